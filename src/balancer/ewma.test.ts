@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { seededRng } from '../util/rng.ts';
+import type { Upstream } from '../pool/upstream.ts';
+import { Driver, makeUpstreams, runConformance } from './conformance.case.ts';
+import { DEFAULT_RTT_MS, EwmaBalancer, FAILURE_FACTOR } from './ewma.ts';
+
+runConformance('ewma', (opts) => new EwmaBalancer(opts));
+
+const make = (seed: number, decayMs = 10_000) => new EwmaBalancer({ rng: seededRng(seed), decayMs });
+
+/**
+ * Simulated traffic: a new request every `gapMs`, each taking `latency(u)` ms and resolving
+ * in order; `inFlight` requests are outstanding at a time. Returns picks per member.
+ */
+function traffic(
+  d: Driver,
+  members: readonly Upstream[],
+  requests: number,
+  latency: (u: Upstream) => number,
+  ok: (u: Upstream) => boolean = () => true,
+  gapMs = 1,
+  inFlight = 4,
+): number[] {
+  const counts = members.map(() => 0);
+  const held: { u: Upstream; at: number }[] = [];
+  for (let i = 0; i < requests; i++) {
+    // Finish everything due by now (latency elapsed), then start one more.
+    for (let k = 0; k < held.length; k++) {
+      const h = held[k]!;
+      if (h.at + latency(h.u) <= d.nowMs || held.length >= inFlight) {
+        d.finish(h.u, d.nowMs - h.at > 0 ? Math.max(d.nowMs - h.at, latency(h.u)) : latency(h.u), ok(h.u));
+        held.splice(k--, 1);
+      }
+    }
+    const u = d.balancer.pick(null)!;
+    counts[members.indexOf(u)]!++;
+    d.start(u);
+    held.push({ u, at: d.nowMs });
+    d.nowMs += gapMs;
+  }
+  for (const h of held) d.finish(h.u, latency(h.u), ok(h.u));
+  return counts;
+}
+
+describe('ewma: peak estimate', () => {
+  it('a slower sample replaces the estimate at once; a faster one blends in', () => {
+    const [a] = makeUpstreams([1]) as [Upstream];
+    const bal = make(1);
+    bal.update([a]);
+    const d = new Driver(bal, 0);
+    d.start(a);
+    d.finish(a, 10);
+    expect(a.ewmaMs).toBe(10);
+    d.start(a);
+    d.finish(a, 100);
+    expect(a.ewmaMs).toBe(100);
+    d.nowMs = 1_000; // 1 s later, τ = 10 s: w = e^-0.1
+    d.start(a);
+    d.finish(a, 10);
+    const w = Math.exp(-0.1);
+    expect(a.ewmaMs).toBeCloseTo(100 * w + 10 * (1 - w), 9);
+    expect(a.ewmaAt).toBe(1_000);
+  });
+
+  it('a failure never lowers the estimate, and counts at least twice it', () => {
+    const [a] = makeUpstreams([1]) as [Upstream];
+    const bal = make(2);
+    bal.update([a]);
+    const d = new Driver(bal, 0);
+    d.start(a);
+    d.finish(a, 20);
+    d.start(a);
+    d.finish(a, 0.5, false); // a fast 503
+    expect(a.ewmaMs).toBeGreaterThanOrEqual(FAILURE_FACTOR * 20);
+    const before = a.ewmaMs;
+    d.start(a);
+    d.finish(a, 0.5, false);
+    expect(a.ewmaMs).toBeGreaterThan(before);
+    // A timeout counts as its own (long) latency.
+    d.start(a);
+    d.finish(a, 30_000, false);
+    expect(a.ewmaMs).toBe(30_000);
+  });
+
+  it('never-measured members count as the pool’s typical latency (not 0, not 1 s)', () => {
+    const [a, b, c] = makeUpstreams([1, 1, 1]) as [Upstream, Upstream, Upstream];
+    const bal = make(3);
+    bal.update([a, b]);
+    const d = new Driver(bal, 0);
+    traffic(d, [a, b], 2_000, () => 20);
+    // `c` joins a warm pool: with 30 requests held open it gets about a third, not all, not none.
+    bal.update([a, b, c]);
+    const held: Upstream[] = [];
+    for (let i = 0; i < 30; i++) {
+      const u = bal.pick(null)!;
+      d.start(u);
+      held.push(u);
+    }
+    const forC = held.filter((u) => u === c).length;
+    expect(forC).toBeGreaterThanOrEqual(6);
+    expect(forC).toBeLessThanOrEqual(15);
+    for (const u of held) d.finish(u, 20);
+    expect(DEFAULT_RTT_MS).toBeGreaterThan(0);
+  });
+});
+
+describe('ewma: traffic shaping', () => {
+  it('a slow upstream loses its share quickly', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const [, , slow] = members as [Upstream, Upstream, Upstream];
+    const bal = make(4);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    const lat = (u: Upstream) => (u === slow ? 200 : 10);
+    // Warm-up: everyone answers once or twice.
+    traffic(d, members, 100, lat);
+    const c = traffic(d, members, 5_000, lat);
+    expect(c[2]! / 5_000).toBeLessThan(0.02);
+    expect(c[0]! / 5_000).toBeGreaterThan(0.4);
+  });
+
+  it('a recovered upstream is tried again once its estimate has decayed', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const [, , slow] = members as [Upstream, Upstream, Upstream];
+    const bal = make(5);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    let slowMs = 500;
+    const lat = (u: Upstream) => (u === slow ? slowMs : 10);
+    traffic(d, members, 3_000, lat);
+    expect(slow.ewmaMs).toBeGreaterThanOrEqual(400);
+    slowMs = 10; // it recovers, but gets no traffic to show it...
+    // ...until decay makes it worth a probe: τ·ln(500/10·k) ≈ 40–60 s of traffic at 5 ms gaps.
+    const c = traffic(d, members, 30_000, lat, () => true, 5);
+    expect(c[2]).toBeGreaterThan(0);
+    // After the probes it is a full peer again.
+    const after = traffic(d, members, 6_000, lat, () => true, 5);
+    expect(after[2]! / 6_000).toBeGreaterThan(0.2);
+  });
+
+  it('fast failures do not attract traffic', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const [, , failing] = members as [Upstream, Upstream, Upstream];
+    const bal = make(6);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    const lat = (u: Upstream) => (u === failing ? 0.2 : 20);
+    const c = traffic(d, members, 6_000, lat, (u) => u !== failing);
+    expect(c[2]! / 6_000).toBeLessThan(0.05);
+    expect(failing.ewmaMs).toBeGreaterThan(members[0]!.ewmaMs);
+  });
+
+  it('an idle upstream decays: equally idle members keep their order', () => {
+    const [a, b] = makeUpstreams([1, 1]) as [Upstream, Upstream];
+    const bal = make(7);
+    bal.update([a, b]);
+    const d = new Driver(bal, 0);
+    d.start(a);
+    d.finish(a, 40);
+    d.start(b);
+    d.finish(b, 20);
+    d.nowMs = 60_000; // a minute of silence, then one event moves the balancer's clock
+    d.start(b);
+    d.finish(b, 20);
+    // b's fresh 20 ms vs a's 40·e^-6 ≈ 0.1 ms: a is worth a probe now.
+    expect(bal.pick(null)).toBe(a);
+  });
+
+  it('weight divides cost: with equal latency and load the heavier member wins', () => {
+    const [a, b] = makeUpstreams([3, 1]) as [Upstream, Upstream];
+    const bal = make(8);
+    bal.update([a, b]);
+    const d = new Driver(bal, 0);
+    d.start(a);
+    d.finish(a, 10);
+    d.start(b);
+    d.finish(b, 10);
+    a.inflight = 2; // cost 10·3/3 = 10 vs b: 10·1/1 = 10 → tie; 3 in flight tips it
+    a.inflight = 3;
+    expect(bal.pick(null)).toBe(b);
+    a.inflight = 1;
+    expect(bal.pick(null)).toBe(a);
+  });
+});

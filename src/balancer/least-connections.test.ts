@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { seededRng } from '../util/rng.ts';
+import type { Upstream } from '../pool/upstream.ts';
+import { Driver, makeUpstreams, runConformance } from './conformance.case.ts';
+import { EXACT_SCAN_MAX, LeastConnectionsBalancer } from './least-connections.ts';
+
+runConformance('least-connections', (opts) => new LeastConnectionsBalancer(opts));
+
+const opts = (seed: number) => ({ rng: seededRng(seed), decayMs: 10_000 });
+
+describe('least-connections: exact scan', () => {
+  it('prefers the member with fewer in-flight requests', () => {
+    const [a, b, c] = makeUpstreams([1, 1, 1]) as [Upstream, Upstream, Upstream];
+    const bal = new LeastConnectionsBalancer(opts(1));
+    bal.update([a, b, c]);
+    a.inflight = 3;
+    b.inflight = 1;
+    c.inflight = 2;
+    for (let i = 0; i < 50; i++) expect(bal.pick(null)).toBe(b);
+    expect(bal.pick([b])).toBe(c);
+  });
+
+  it('compares in-flight relative to weight', () => {
+    const [a, b] = makeUpstreams([4, 1]) as [Upstream, Upstream];
+    const bal = new LeastConnectionsBalancer(opts(2));
+    bal.update([a, b]);
+    a.inflight = 3; // 3/4
+    b.inflight = 1; // 1/1
+    expect(bal.pick(null)).toBe(a);
+    a.inflight = 5; // 5/4
+    expect(bal.pick(null)).toBe(b);
+  });
+
+  it('splits evenly between two idle members', () => {
+    const members = makeUpstreams([1, 1]);
+    const bal = new LeastConnectionsBalancer(opts(3));
+    bal.update(members);
+    const d = new Driver(bal);
+    let first = 0;
+    const N = 20_000;
+    for (let i = 0; i < N; i++) if (d.oneShot() === members[0]) first++;
+    expect(Math.abs(first / N - 0.5)).toBeLessThan(0.015);
+  });
+
+  it('breaks ties by weight, so idle members share load in proportion to weight', () => {
+    const members = makeUpstreams([5, 1, 1]);
+    const bal = new LeastConnectionsBalancer(opts(4));
+    bal.update(members);
+    const d = new Driver(bal);
+    let heavy = 0;
+    const N = 30_000;
+    for (let i = 0; i < N; i++) if (d.oneShot() === members[0]) heavy++;
+    expect(Math.abs(heavy / N - 5 / 7)).toBeLessThan(0.015);
+  });
+
+  it('under concurrency keeps in-flight proportional to weight', () => {
+    const members = makeUpstreams([3, 1]);
+    const bal = new LeastConnectionsBalancer(opts(5));
+    bal.update(members);
+    const d = new Driver(bal);
+    for (let i = 0; i < 40; i++) d.start(bal.pick(null)!);
+    expect(members[0]!.inflight).toBe(30);
+    expect(members[1]!.inflight).toBe(10);
+  });
+});
+
+describe(`least-connections: power of two choices above ${EXACT_SCAN_MAX} members`, () => {
+  it('never picks a member more loaded than every other', () => {
+    const members = makeUpstreams(new Array<number>(200).fill(1));
+    const bal = new LeastConnectionsBalancer(opts(6));
+    bal.update(members);
+    members[7]!.inflight = 100;
+    for (let i = 0; i < 5_000; i++) expect(bal.pick(null)).not.toBe(members[7]);
+  });
+
+  it('spreads idle load over every member, roughly evenly', () => {
+    const members = makeUpstreams(new Array<number>(100).fill(1));
+    const bal = new LeastConnectionsBalancer(opts(7));
+    bal.update(members);
+    const d = new Driver(bal);
+    const c = new Map<Upstream, number>();
+    for (let i = 0; i < 50_000; i++) {
+      const u = d.oneShot();
+      c.set(u, (c.get(u) ?? 0) + 1);
+    }
+    expect(c.size).toBe(100);
+    for (const n of c.values()) expect(Math.abs(n - 500)).toBeLessThan(150);
+  });
+
+  it('keeps concurrent load balanced (max in-flight close to the mean)', () => {
+    const members = makeUpstreams(new Array<number>(100).fill(1));
+    const bal = new LeastConnectionsBalancer(opts(8));
+    bal.update(members);
+    const d = new Driver(bal);
+    for (let i = 0; i < 1_000; i++) d.start(bal.pick(null)!);
+    let max = 0;
+    for (const u of members) if (u.inflight > max) max = u.inflight;
+    // Mean 10; P2C keeps the maximum within a couple of requests of it.
+    expect(max).toBeLessThanOrEqual(13);
+  });
+
+  it('gives the exact answer with the scan forced on a large pool', () => {
+    const members = makeUpstreams(new Array<number>(200).fill(1));
+    const bal = new LeastConnectionsBalancer(opts(9), Infinity);
+    bal.update(members);
+    for (const u of members) u.inflight = 5;
+    members[123]!.inflight = 4;
+    expect(bal.pick(null)).toBe(members[123]);
+  });
+});

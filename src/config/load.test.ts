@@ -1,0 +1,395 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, type ConfigIssue } from './errors.ts';
+import { buildConfig, loadConfigFile, parseConfigText, type LoadOptions } from './load.ts';
+
+/** YAML from lines, so each test reads with its line numbers. */
+const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** The formatted problem lines of `text`, which must be invalid. */
+function problems(text: string, opts: LoadOptions = {}): string[] {
+  return errorOf(() => parseConfigText(text, 'fairway.yaml', { env: {}, ...opts })).format().split('\n');
+}
+
+const MINIMAL = ['listen: 127.0.0.1:8080', 'pools:', '  api:', '    upstreams:', '      - http://127.0.0.1:3001'];
+
+describe('parseConfigText: valid configs', () => {
+  it('builds a frozen config from a minimal file, the only pool taking every request', () => {
+    const config = parseConfigText(yaml(...MINIMAL), 'fairway.yaml', { env: {} });
+    expect(config.source).toBe('fairway.yaml');
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080 }]);
+    expect(config.admin).toBeNull();
+    expect(config.routes).toEqual([{ host: null, pathPrefix: null, pool: 'api' }]);
+    expect(config.pools.get('api')?.upstreams).toEqual([{ url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1 }]);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('expands ${VAR:-default}, and numeric keys take the expanded string', () => {
+    const text = yaml(
+      'listen: 127.0.0.1:${PORT:-8080}',
+      'pools:',
+      '  api:',
+      '    upstreams: [http://127.0.0.1:3001]',
+      '    retry:',
+      '      attempts: ${RETRIES:-3}',
+      '      perTryTimeout: ${PER_TRY:-2s}',
+      '    maxConnectionsPerUpstream: ${MAXCONN}',
+    );
+    const config = parseConfigText(text, 'fairway.yaml', { env: { RETRIES: '5', MAXCONN: '64' } });
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080 }]);
+    const pool = config.pools.get('api');
+    expect(pool?.retry.attempts).toBe(5);
+    expect(pool?.retry.perTryTimeoutMs).toBe(2000);
+    expect(pool?.maxConnectionsPerUpstream).toBe(64);
+  });
+
+  it('reads $${ as a literal ${', () => {
+    const text = yaml(...MINIMAL, 'admin:', '  token: a$${b}');
+    expect(parseConfigText(text, 'f.yaml', { env: {} }).admin?.token).toBe('a${b}');
+  });
+
+  it('follows YAML anchors and aliases', () => {
+    const text = yaml(
+      'listen: :8080',
+      'pools:',
+      '  a:',
+      '    upstreams: [http://127.0.0.1:3001]',
+      '    retry: &retry { attempts: 5 }',
+      '  b:',
+      '    upstreams: [http://127.0.0.1:3002]',
+      '    retry: *retry',
+      'routes:',
+      '  - { match: { pathPrefix: /a }, pool: a }',
+      '  - pool: b',
+    );
+    expect(parseConfigText(text, 'f.yaml', { env: {} }).pools.get('b')?.retry.attempts).toBe(5);
+  });
+});
+
+describe('parseConfigText: every problem as file:line:col path: message', () => {
+  it('a wrong enum value', () => {
+    const text = yaml(...MINIMAL, '    balancer: fastest');
+    expect(problems(text)).toEqual(['fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma']);
+  });
+
+  it('a close enum value gets a hint', () => {
+    const text = yaml(...MINIMAL, '    balancer: ewm');
+    expect(problems(text)).toEqual([
+      "fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma (did you mean 'ewma'?)",
+    ]);
+  });
+
+  it('an unknown key, pointed at the key, with did-you-mean', () => {
+    const text = yaml(...MINIMAL, '    balancr: ewma', 'workerz: 2', 'tiemouts: {}', 'colour: blue');
+    expect(problems(text)).toEqual([
+      "fairway.yaml:6:5 pools.api.balancr: unknown key 'balancr' (did you mean 'balancer'?)",
+      "fairway.yaml:7:1 workerz: unknown key 'workerz' (did you mean 'workers'?)",
+      "fairway.yaml:8:1 tiemouts: unknown key 'tiemouts' (did you mean 'timeouts'?)",
+      "fairway.yaml:9:1 colour: unknown key 'colour'",
+    ]);
+  });
+
+  it('an unknown key inside an upstream written as a mapping', () => {
+    const text = yaml(...MINIMAL, '      - url: http://127.0.0.1:3002', '        wieght: 2');
+    expect(problems(text)).toEqual(["fairway.yaml:7:9 pools.api.upstreams[1].wieght: unknown key 'wieght' (did you mean 'weight'?)"]);
+  });
+
+  it('a bad duration', () => {
+    const text = yaml(...MINIMAL, '    healthCheck:', '      interval: 5 seconds');
+    expect(problems(text)).toEqual([
+      "fairway.yaml:7:17 pools.api.healthCheck.interval: invalid duration '5 seconds' (use e.g. 250ms, 5s, 1m)",
+    ]);
+  });
+
+  it('a route to a missing pool', () => {
+    const text = yaml(...MINIMAL, 'routes:', '  - match: { host: api.example.com }', '    pool: apii', '  - pool: web');
+    expect(problems(text)).toEqual([
+      "fairway.yaml:8:11 routes[0].pool: unknown pool 'apii' (did you mean 'api'?)",
+      "fairway.yaml:9:11 routes[1].pool: unknown pool 'web' (pools: api)",
+    ]);
+  });
+
+  it('a duplicate upstream, in shorthand and in mapping form', () => {
+    const text = yaml(...MINIMAL, '      - http://127.0.0.1:3001/', '      - url: HTTP://127.0.0.1:3001');
+    expect(problems(text)).toEqual([
+      'fairway.yaml:6:9 pools.api.upstreams[1]: duplicate upstream http://127.0.0.1:3001 (same as upstreams[0])',
+      'fairway.yaml:7:14 pools.api.upstreams[2].url: duplicate upstream http://127.0.0.1:3001 (same as upstreams[0])',
+    ]);
+  });
+
+  it('a bad URL', () => {
+    const text = yaml(...MINIMAL, '      - 127.0.0.1:3002', '      - url: http://127.0.0.1:3003/api', '      - { url: 3004 }');
+    expect(problems(text)).toEqual([
+      "fairway.yaml:6:9 pools.api.upstreams[1]: URL '127.0.0.1:3002' must start with http:// or https://",
+      "fairway.yaml:7:14 pools.api.upstreams[2].url: URL 'http://127.0.0.1:3003/api' must not have a path (/api); each request's own path is forwarded",
+      'fairway.yaml:8:16 pools.api.upstreams[3].url: must be an http:// or https:// URL (got 3004)',
+    ]);
+  });
+
+  it('a YAML syntax error, alone (the rest of a broken document is not judged)', () => {
+    const text = yaml('listen: [":8080"', 'pools:', '  api: {}');
+    expect(problems(text)).toEqual([
+      'fairway.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ]);
+  });
+
+  it('tabs used for indentation', () => {
+    const lines = problems(yaml('listen: :8080', 'pools:', '\tapi: {}'));
+    expect(lines[0]).toMatch(/^fairway\.yaml:3:1: invalid YAML: Tabs are not allowed as indentation/);
+  });
+
+  it('a duplicate key, at the second definition, together with other problems', () => {
+    const text = yaml(...MINIMAL, '    balancer: ewma', '    balancer: random', 'listen: :9090', 'workers: 0');
+    expect(problems(text)).toEqual([
+      'fairway.yaml:7:5 pools.api.balancer: duplicate key (first defined on line 6)',
+      'fairway.yaml:8:1 listen: duplicate key (first defined on line 1)',
+      'fairway.yaml:9:10 workers: must be a positive integer or auto (got 0)',
+    ]);
+  });
+
+  it('an unset environment variable, at the value that names it', () => {
+    const text = yaml(...MINIMAL, 'admin:', '  token: ${FAIRWAY_ADMIN_TOKEN}');
+    expect(problems(text)).toEqual([
+      'fairway.yaml:7:10 admin.token: environment variable FAIRWAY_ADMIN_TOKEN is not set (write ${FAIRWAY_ADMIN_TOKEN:-} for an empty default)',
+    ]);
+  });
+
+  it('an empty token after expansion', () => {
+    const text = yaml(...MINIMAL, 'admin:', '  token: ${FAIRWAY_ADMIN_TOKEN:-}');
+    expect(problems(text)).toEqual(['fairway.yaml:7:10 admin.token: must not be empty']);
+  });
+
+  it('an expanded value that is not a number where one is needed', () => {
+    const text = yaml(...MINIMAL, '    retry:', '      attempts: ${RETRIES:-many}');
+    expect(problems(text)).toEqual(["fairway.yaml:7:17 pools.api.retry.attempts: must be an integer from 1 to 10 (got 'many')"]);
+  });
+
+  it('missing required keys point at their parent, or have no line at the top level', () => {
+    const text = yaml('listen: :8080', 'pools:', '  api:', '    balancer: random');
+    expect(problems(text)).toEqual(['fairway.yaml:3:3 pools.api.upstreams: is required']);
+    expect(problems(yaml('listen: :8080'))).toEqual(['fairway.yaml pools: is required']);
+  });
+
+  it('an empty value where a mapping is expected points at its key', () => {
+    const text = yaml(...MINIMAL, 'admin:');
+    expect(problems(text)).toEqual(['fairway.yaml:6:1 admin: is empty (write {} to use the defaults, or remove the key)']);
+  });
+
+  it('an empty file', () => {
+    expect(problems('')).toEqual(['fairway.yaml: the config is empty (it needs at least listen and pools)']);
+    expect(problems('# only a comment\n')).toEqual(['fairway.yaml: the config is empty (it needs at least listen and pools)']);
+  });
+
+  it('an invalid pool name, at the name', () => {
+    const text = yaml('listen: :8080', 'pools:', '  Api Pool:', '    upstreams: [http://127.0.0.1:3001]');
+    expect(problems(text)).toEqual(["fairway.yaml:3:3 pools[\"Api Pool\"]: invalid pool name 'Api Pool' (use only a-z, 0-9, _ and -)"]);
+  });
+
+  it('routes: required with several pools; unreachable after a catch-all; shadowed by an earlier match', () => {
+    const two = yaml(...MINIMAL, '  web:', '    upstreams: [http://127.0.0.1:3002]');
+    expect(problems(two)).toEqual([
+      'fairway.yaml routes: required when more than one pool is defined (pools: api, web); add a route without match as the default',
+    ]);
+    const routes = yaml(
+      ...MINIMAL,
+      'routes:',
+      '  - match: { pathPrefix: /api }',
+      '    pool: api',
+      '  - match: { pathPrefix: /api/v1 }',
+      '    pool: api',
+      '  - match: { pathPrefix: /apiv2 }',
+      '    pool: api',
+      '  - pool: api',
+      '  - match: { host: a.example.com }',
+      '    pool: api',
+    );
+    expect(problems(routes)).toEqual([
+      'fairway.yaml:9:5 routes[1]: unreachable: routes[0] (pathPrefix /api) takes every request this route matches; put more specific routes first',
+      'fairway.yaml:14:5 routes[4]: unreachable: routes[3] has no match and takes every request; put more specific routes first',
+    ]);
+  });
+
+  it('cross-field rules on timeouts', () => {
+    const text = yaml(
+      ...MINIMAL,
+      '    healthCheck:',
+      '      interval: 1s',
+      '      timeout: 1s',
+      '    retry:',
+      '      backoff: { base: 1s }',
+      '    passive:',
+      '      maxEjectionTime: 10s',
+    );
+    expect(problems(text)).toEqual([
+      'fairway.yaml:8:16 pools.api.healthCheck.timeout: must be shorter than interval (1s)',
+      'fairway.yaml:10:24 pools.api.retry.backoff.base: must not exceed backoff.max (250ms)',
+      'fairway.yaml:12:24 pools.api.passive.maxEjectionTime: must not be below baseEjectionTime (30s by default)',
+    ]);
+  });
+
+  it('listeners that collide', () => {
+    const text = yaml('listen: [":8080", "127.0.0.1:8080"]', 'admin:', '  listen: 127.0.0.1:8080', ...MINIMAL.slice(1));
+    expect(problems(text)).toEqual([
+      'fairway.yaml:1:19 listen[1]: 127.0.0.1:8080 collides with listen[0]',
+      'fairway.yaml:3:11 admin.listen: 127.0.0.1:8080 collides with listen[0]; the admin server needs its own port',
+    ]);
+  });
+
+  it('reports many problems at once, in file order', () => {
+    const text = yaml(
+      'listen: :99999',
+      'workers: many',
+      'pools:',
+      '  api:',
+      '    balancer: fastest',
+      '    upstreams:',
+      '      - ftp://127.0.0.1:3001',
+      '    retry:',
+      '      attempts: 11',
+      '      budget: 120%',
+      '    maxConectionsPerUpstream: 10',
+      'routes:',
+      '  - pool: ap',
+    );
+    expect(problems(text)).toEqual([
+      "fairway.yaml:1:9 listen: invalid listen address ':99999': port 99999 is out of range 0-65535",
+      "fairway.yaml:2:10 workers: must be a positive integer or auto (got 'many')",
+      'fairway.yaml:5:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma',
+      "fairway.yaml:7:9 pools.api.upstreams[0]: URL 'ftp://127.0.0.1:3001' must start with http:// or https://",
+      'fairway.yaml:9:17 pools.api.retry.attempts: must be an integer from 1 to 10 (got 11)',
+      "fairway.yaml:10:15 pools.api.retry.budget: percentage '120%' must be between 0% and 100%",
+      "fairway.yaml:11:5 pools.api.maxConectionsPerUpstream: unknown key 'maxConectionsPerUpstream' (did you mean 'maxConnectionsPerUpstream'?)",
+      "fairway.yaml:13:11 routes[0].pool: unknown pool 'ap' (did you mean 'api'?)",
+    ]);
+  });
+
+  it('exposes each issue as data', () => {
+    const err = errorOf(() => parseConfigText(yaml(...MINIMAL, '    balancer: fastest'), 'conf/fairway.yaml', { env: {} }));
+    expect(err.issues).toEqual<ConfigIssue[]>([
+      {
+        file: 'conf/fairway.yaml',
+        line: 6,
+        column: 15,
+        path: 'pools.api.balancer',
+        message: 'must be one of round-robin, random, least-connections, ewma',
+      },
+    ]);
+  });
+});
+
+describe('overrides from flags', () => {
+  it('replace the file listen and admin.listen, keeping the admin token', () => {
+    const text = yaml(...MINIMAL, 'admin:', '  listen: 127.0.0.1:9901', '  token: secret');
+    const config = parseConfigText(text, 'f.yaml', { env: {}, overrides: { listen: [':9000', '[::1]:9000'], admin: '127.0.0.1:0' } });
+    expect(config.listen).toEqual([
+      { host: '0.0.0.0', port: 9000 },
+      { host: '::1', port: 9000 },
+    ]);
+    expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 0 }, token: 'secret' });
+  });
+
+  it('turn the admin server on and supply a listen the file lacks', () => {
+    const text = yaml('pools:', '  api:', '    upstreams: [http://127.0.0.1:3001]');
+    const config = parseConfigText(text, 'f.yaml', { env: {}, overrides: { listen: ['127.0.0.1:0'], admin: '127.0.0.1:0' } });
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 0 }]);
+    expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 0 }, token: null });
+  });
+
+  it('an empty listen list is no override', () => {
+    const config = parseConfigText(yaml(...MINIMAL), 'f.yaml', { env: {}, overrides: { listen: [] } });
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080 }]);
+  });
+
+  it('problems in flag values are reported as <flags>, before the file', () => {
+    const text = yaml(...MINIMAL, '    balancer: fastest');
+    expect(problems(text, { overrides: { listen: ['8080'], admin: 'localhost' } })).toEqual([
+      `<flags> listen[0]: invalid listen address '8080': missing port (use "host:port", ":port" or "[::1]:port")`,
+      `<flags> admin.listen: invalid listen address 'localhost': missing port (use "host:port", ":port" or "[::1]:port")`,
+      'fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma',
+    ]);
+  });
+});
+
+describe('loadConfigFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fairway-config-'));
+
+  it('reads a file and records it as the source', () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, yaml(...MINIMAL));
+    expect(loadConfigFile(file, { env: {} }).source).toBe(file);
+  });
+
+  it('names the file in problems', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, yaml(...MINIMAL, '    balancer: fastest'));
+    expect(errorOf(() => loadConfigFile(file, { env: {} })).format()).toBe(
+      `${file}:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma`,
+    );
+  });
+
+  it('a missing or unreadable file is a ConfigError naming it', () => {
+    const missing = join(dir, 'missing.yaml');
+    expect(errorOf(() => loadConfigFile(missing)).format()).toBe(`${missing}: cannot read the config file: no such file`);
+    expect(errorOf(() => loadConfigFile(dir)).format()).toBe(`${dir}: cannot read the config file: it is a directory`);
+  });
+
+  it('loads the reference config config/fairway.yaml', () => {
+    const file = fileURLToPath(new URL('../../config/fairway.yaml', import.meta.url));
+    const config = loadConfigFile(file, { env: { FAIRWAY_ADMIN_TOKEN: 'reference-token' } });
+    expect(config.admin?.token).toBe('reference-token');
+    expect([...config.pools.keys()]).toEqual(['api', 'web']);
+    for (const pool of config.pools.values()) {
+      for (const u of pool.upstreams) expect(u.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    }
+  });
+});
+
+describe('buildConfig', () => {
+  it('builds the CLI sidecar form', () => {
+    const config = buildConfig(
+      {
+        listen: ['127.0.0.1:0'],
+        admin: { listen: '127.0.0.1:0' },
+        pools: { default: { balancer: 'least-connections', upstreams: ['http://127.0.0.1:3001', 'http://127.0.0.1:3002'] } },
+      },
+      { env: {} },
+    );
+    expect(config.source).toBeNull();
+    expect(config.pools.get('default')?.balancer).toBe('least-connections');
+    expect(config.pools.get('default')?.upstreams.map((u) => u.origin)).toEqual(['http://127.0.0.1:3001', 'http://127.0.0.1:3002']);
+    expect(config.routes).toEqual([{ host: null, pathPrefix: null, pool: 'default' }]);
+    expect(config.admin?.listen).toEqual({ host: '127.0.0.1', port: 0 });
+  });
+
+  it('reports problems without file or position, prefixed <flags>', () => {
+    const err = errorOf(() =>
+      buildConfig({ listen: ['nope'], pools: { default: { balancer: 'fast', upstreams: ['http://127.0.0.1:1/x'] } } }, { env: {} }),
+    );
+    expect(err.issues.every((i) => i.file === null && i.line === null && i.column === null)).toBe(true);
+    expect(err.format().split('\n')).toEqual([
+      `<flags> listen[0]: invalid listen address 'nope': missing port (use "host:port", ":port" or "[::1]:port")`,
+      '<flags> pools.default.balancer: must be one of round-robin, random, least-connections, ewma',
+      "<flags> pools.default.upstreams[0]: URL 'http://127.0.0.1:1/x' must not have a path (/x); each request's own path is forwarded",
+    ]);
+  });
+
+  it('expands ${VAR} from the given env and does not modify its input', () => {
+    const raw = { listen: '127.0.0.1:${P}', pools: { default: { upstreams: ['http://127.0.0.1:${U}'] } } };
+    const config = buildConfig(raw, { env: { P: '7000', U: '7001' } });
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 7000 }]);
+    expect(raw.listen).toBe('127.0.0.1:${P}');
+  });
+});

@@ -1,0 +1,282 @@
+// Active health checks for one pool and one config generation: a jittered timer per upstream,
+// `GET path` over a probe connection pool of its own, and the up/down flips (via threshold.ts)
+// written to the Upstream. It keeps no health state itself (that lives on Upstream, so it
+// survives reloads) and does not eject: passive detection is passive.ts.
+
+import { Pool as UndiciPool } from 'undici';
+import type { HealthCheckConfig, StatusSet } from '../config/types.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Pool } from '../pool/pool.ts';
+import { UpstreamFlag, type HealthCheckResult, type Upstream } from '../pool/upstream.ts';
+import { ErrorCode, Phase, classify } from '../proxy/errors.ts';
+import type { Clock } from '../util/clock.ts';
+import { readmit } from './passive.ts';
+import { observe, type ThresholdState } from './threshold.ts';
+
+/** The user-agent of every probe, so upstream logs can tell probes from traffic. */
+export const HEALTH_CHECK_USER_AGENT = 'fairway-health-check';
+
+/** Each upstream's interval is drawn from interval × [1 − JITTER, 1 + JITTER]. */
+const JITTER = 0.1;
+
+/** Bytes of a probe's response body read before the connection is dropped instead. */
+const BODY_DUMP_LIMIT = 64 * 1024;
+
+/** Per-upstream probing state owned by one checker (one generation). */
+interface Slot {
+  readonly u: Upstream;
+  /** `host:port` of the upstream, sent as the Host header. */
+  readonly host: string;
+  /** Created on the first probe, destroyed by stop(). */
+  dispatcher: UndiciPool | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * True when `status` is in one of the inclusive ranges of `set`. O(ranges), allocates nothing.
+ */
+export function isExpectedStatus(set: StatusSet, status: number): boolean {
+  for (let i = 0; i < set.length; i++) {
+    const r = set[i]!;
+    if (status >= r[0] && status <= r[1]) return true;
+  }
+  return false;
+}
+
+/**
+ * A probe connection pool for one upstream, apart from the traffic pool so probes never queue
+ * behind user requests (and a saturated traffic pool never fails a heartbeat). HTTP/1.1 only,
+ * at most two connections, every timeout bounded by the check timeout.
+ */
+export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig): UndiciPool {
+  const t = cfg.timeoutMs;
+  return new UndiciPool(origin, {
+    connections: 2,
+    pipelining: 1,
+    headersTimeout: t,
+    bodyTimeout: t,
+    connect: { timeout: t },
+    connectTimeout: t,
+    allowH2: false,
+  });
+}
+
+/**
+ * Active health checker of one pool (one per pool per config generation; runtime.ts stops the
+ * old generation's checkers and starts the new ones on reload). Every `intervalMs` (±10 %,
+ * drawn per upstream per round so upstreams are not probed in lock step) each upstream that
+ * is not retired gets `GET path`, bounded by `timeoutMs`. The result goes to `u.lastCheck`,
+ * and the threshold machine (state on `u.checkStreak` and the DownActive flag) decides flips.
+ */
+export class HealthChecker {
+  readonly pool: Pool;
+  readonly cfg: HealthCheckConfig;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly slots: readonly Slot[];
+  private running: boolean;
+  /** stop() was called and start() was not called since: results are dropped. */
+  private stopped: boolean;
+  /** Bumped by stop(): a probe that started in an older epoch does not record its result. */
+  private epoch: number;
+  /** Scratch state for observe(), so recording a result allocates nothing for it. */
+  private readonly scratch: ThresholdState;
+
+  constructor(pool: Pool, cfg: HealthCheckConfig, log: Logger, clock: Clock) {
+    this.pool = pool;
+    this.cfg = cfg;
+    this.log = log;
+    this.clock = clock;
+    this.slots = pool.upstreams.map((u) => ({ u, host: hostOf(u.origin), dispatcher: null, timer: null }));
+    this.running = false;
+    this.stopped = false;
+    this.epoch = 0;
+    this.scratch = { up: true, streak: 0 };
+  }
+
+  /**
+   * Starts probing. Each upstream's first probe comes after a random fraction of the
+   * interval, so a fresh generation does not probe everything at once. Timers are unref'd:
+   * a running checker never keeps the process alive. Idempotent.
+   */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopped = false;
+    for (const s of this.slots) this.schedule(s, Math.random() * this.cfg.intervalMs);
+  }
+
+  /**
+   * Stops probing: clears every timer and destroys the probe connection pools (in-flight
+   * probes are aborted and their results dropped). Leaves no timer or socket behind.
+   * Upstream health state is left as is: the next generation's checker carries on from it.
+   */
+  stop(): void {
+    this.running = false;
+    this.stopped = true;
+    this.epoch++;
+    for (const s of this.slots) {
+      if (s.timer !== null) clearTimeout(s.timer);
+      s.timer = null;
+      const d = s.dispatcher;
+      s.dispatcher = null;
+      d?.destroy().catch(() => {});
+    }
+  }
+
+  /**
+   * Probes every (non-retired) upstream once, at once, and resolves when all results are
+   * recorded (flips included). Never rejects. For tests and the admin server; does not move
+   * the periodic schedule. A stopped checker resolves at once without probing: its
+   * generation was replaced and it must not write state the new checker owns.
+   */
+  async checkNow(): Promise<void> {
+    if (this.stopped) return;
+    const probes: Promise<void>[] = [];
+    for (const s of this.slots) if (!s.u.retired) probes.push(this.probe(s));
+    await Promise.all(probes);
+  }
+
+  /**
+   * Records one check result for `u` (a member of this pool) and applies the threshold
+   * machine: on a flip to down sets DownActive, on a flip to up clears it and ends any
+   * ejection; a passing check also ends a connect-failure ejection at once. Rebuilds the
+   * pool and logs whenever the selectable set changes. Called by the probes; public so the
+   * state transitions can be unit-tested without a network.
+   */
+  record(u: Upstream, result: HealthCheckResult): void {
+    const pool = this.pool;
+    const cfg = this.cfg;
+    u.lastCheck = result;
+    const s = this.scratch;
+    s.up = (u.flags & UpstreamFlag.DownActive) === 0;
+    s.streak = u.checkStreak;
+    const flipped = observe(s, result.ok, cfg.healthyThreshold, cfg.unhealthyThreshold);
+    u.checkStreak = s.streak;
+
+    if (flipped && !s.up) {
+      const from = u.state;
+      const reason = `health check failed ${-s.streak} times: ${describeResult(result)}`;
+      u.flags |= UpstreamFlag.DownActive;
+      u.reason = reason;
+      pool.rebuild();
+      this.log.warn({ pool: pool.name, upstream: u.origin, from, to: 'down', reason }, 'upstream down');
+      return;
+    }
+    if (flipped) {
+      const reason = `health check passed ${s.streak} times`;
+      u.flags &= ~UpstreamFlag.DownActive;
+      // Spec: an ejected upstream "comes back when that time ends or when a heartbeat says
+      // it is up". readmit() rebuilds the pool itself.
+      if (u.flags & UpstreamFlag.Ejected) {
+        readmit(pool, u, reason, this.log);
+      } else {
+        if (u.flags === 0) u.reason = null;
+        pool.rebuild();
+      }
+      this.log.info({ pool: pool.name, upstream: u.origin, from: 'down', to: u.state, reason }, 'upstream up');
+      return;
+    }
+    if (result.ok) {
+      // The upstream accepts connections again: a connect-failure ejection has no reason to
+      // last. Ejections for failed responses run their time (a /health that answers 200
+      // says little about a 503 on real traffic).
+      if (u.flags & UpstreamFlag.Ejected && u.ejectedByConnect) readmit(pool, u, 'health check passed', this.log);
+      if (u.flags & UpstreamFlag.DownActive) {
+        u.reason = `down: health check passed ${s.streak} of ${cfg.healthyThreshold} times needed`;
+      }
+      return;
+    }
+    // Still down: keep the reason current (it may still say "waiting for the first health check").
+    if (u.flags & UpstreamFlag.DownActive) {
+      u.reason = `health check failed ${-s.streak} times: ${describeResult(result)}`;
+    }
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────────────────
+
+  private schedule(s: Slot, delayMs: number): void {
+    const t = setTimeout(this.onTimer, delayMs, s);
+    t.unref();
+    s.timer = t;
+  }
+
+  /** One round for one upstream: probe, then schedule the next one interval after this one began. */
+  private readonly onTimer = (s: Slot): void => {
+    s.timer = null;
+    if (!this.running || s.u.retired) return;
+    const epoch = this.epoch;
+    const startedAt = this.clock();
+    // probe() never rejects; the catch is a guard so a bug can never surface as an
+    // unhandled rejection from a timer.
+    this.probe(s)
+      .catch((err: unknown) => this.log.error({ err, pool: this.pool.name, upstream: s.u.origin }, 'health check failed unexpectedly'))
+      .finally(() => {
+        if (!this.running || epoch !== this.epoch || s.timer !== null) return;
+        const interval = this.cfg.intervalMs * (1 - JITTER + 2 * JITTER * Math.random());
+        this.schedule(s, Math.max(0, interval - (this.clock() - startedAt)));
+      });
+  };
+
+  /** Sends one probe to `s.u` and records its result (unless stopped meanwhile). Never rejects. */
+  private async probe(s: Slot): Promise<void> {
+    const epoch = this.epoch;
+    const cfg = this.cfg;
+    const startedAt = this.clock();
+    // A timer of our own besides undici's headers/body timeouts: together they bound the
+    // whole probe (connect + headers + body), so a hung upstream always ends in a failure.
+    const ac = new AbortController();
+    const timer = setTimeout(abortProbe, cfg.timeoutMs, ac);
+    timer.unref();
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg));
+      const res = await d.request({
+        path: cfg.path,
+        method: 'GET',
+        headers: { host: s.host, 'user-agent': HEALTH_CHECK_USER_AGENT, accept: '*/*' },
+        signal: ac.signal,
+        headersTimeout: cfg.timeoutMs,
+        bodyTimeout: cfg.timeoutMs,
+        // A fresh connection per probe: proves the upstream still accepts connections (not
+        // just that an old keep-alive socket survives) and never races a server-side idle close.
+        reset: true,
+      });
+      status = res.statusCode;
+      // Read and discard; a body cut short after the status line does not change the verdict,
+      // but one that does not finish within the timeout does.
+      await res.body.dump({ limit: BODY_DUMP_LIMIT, signal: ac.signal });
+    } catch (err) {
+      error = ac.signal.aborted ? `${ErrorCode.UpstreamTimeout} after ${cfg.timeoutMs}ms` : describeError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (epoch !== this.epoch || this.stopped) return;
+    const ok = error === null && status !== null && isExpectedStatus(cfg.expectStatus, status);
+    this.record(s.u, { ok, at: Date.now(), status, error, latencyMs: this.clock() - startedAt });
+  }
+}
+
+function abortProbe(ac: AbortController): void {
+  ac.abort();
+}
+
+/** `host:port` of an origin (port omitted when it is the scheme's default, as in a URL). */
+function hostOf(origin: string): string {
+  return new URL(origin).host;
+}
+
+/** A stable code for a failed probe (the proxy's error catalogue), with undici's code when it adds detail. */
+function describeError(err: unknown): string {
+  const raw = (err as { code?: unknown } | null)?.code;
+  if (typeof raw !== 'string') return err instanceof Error ? err.message : String(err);
+  const code = classify(err, Phase.RequestSent);
+  return code === ErrorCode.UpstreamTimeout || code === ErrorCode.UpstreamIdleTimeout ? code : `${code} (${raw})`;
+}
+
+/** What a failed check saw: the status, or the error. */
+function describeResult(r: HealthCheckResult): string {
+  if (r.error !== null) return r.error;
+  return r.status === null ? 'no response' : `status ${r.status}`;
+}

@@ -1,0 +1,129 @@
+// Process entry: argv → config → Runtime, signals (TERM/INT drain, HUP reload), exit codes.
+// The only module that calls process.exit or writes the human startup lines.
+
+import { readFileSync } from 'node:fs';
+import { CliError, HELP, parseCli, sidecarConfig, type CliOptions } from './cli.ts';
+import { ConfigError } from './config/errors.ts';
+import { buildConfig, loadConfigFile } from './config/load.ts';
+import type { Config } from './config/types.ts';
+import { createLogger } from './observability/log.ts';
+import { Runtime } from './runtime.ts';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function loadConfig(opts: CliOptions): Config {
+  const env = process.env;
+  if (opts.configFile === null) return buildConfig(sidecarConfig(opts), { env });
+  const overrides: { listen?: string[]; admin?: string } = {};
+  if (opts.listen.length > 0) overrides.listen = opts.listen;
+  if (opts.admin !== null) overrides.admin = opts.admin;
+  return loadConfigFile(opts.configFile, { env, overrides });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(argv, process.env);
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`fairway: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts.command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (opts.command === 'version') {
+    process.stdout.write(`fairway ${version()}\n`);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(opts);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.format()}\n`);
+      process.stderr.write(`fairway: ${err.issues.length} problem${err.issues.length === 1 ? '' : 's'} in the config; nothing started\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (opts.command === 'check') {
+    process.stdout.write(`${config.source ?? 'config'}: OK (${config.pools.size} pool${config.pools.size === 1 ? '' : 's'}, ${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`);
+    return 0;
+  }
+
+  const log = createLogger();
+  const reloadSource = opts.configFile === null ? null : () => loadConfig(opts);
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.start(config, { log, reloadSource });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`fairway: cannot start: ${e.message}\n`);
+    return 1;
+  }
+  for (const url of runtime.urls()) process.stdout.write(`fairway listening on ${url}\n`);
+  if (runtime.admin !== null) process.stdout.write(`admin listening on ${runtime.admin.url()}\n`);
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        resolve(0);
+        return;
+      }
+      stopping = true;
+      const drainMs = runtime.current.config.shutdown.drainTimeoutMs;
+      log.info({ signal, drainMs }, 'draining');
+      runtime.close(drainMs).then(
+        () => {
+          log.info('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        runtime.reload();
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          log.error({ issues: err.issues.map((i) => ConfigError.formatIssue(i)) }, 'reload refused: invalid config; the running config stays');
+          process.stderr.write(`fairway: reload refused, the running config stays:\n${err.format()}\n`);
+        } else {
+          log.error({ err }, 'reload failed');
+        }
+      }
+    });
+  });
+}
+
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`fairway: unhandled rejection: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(70);
+});
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`fairway: uncaught exception: ${err.stack ?? String(err)}\n`);
+  process.exit(70);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fairway: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,98 @@
+// Keeps upstream state across config reloads (pingora-style carry-over): an upstream whose pool
+// name and origin are unchanged keeps its object, so health, EWMA, counters and keep-alive
+// connections survive. Upstreams that left the config are retired and closed when idle.
+
+import { Pool as UndiciPool } from 'undici';
+import type { PoolConfig } from '../config/types.ts';
+import { closeRetired } from './pool.ts';
+import { Upstream, UpstreamFlag } from './upstream.ts';
+
+/** The settings that shape an upstream's connection pool; a change means a new dispatcher. */
+function dispatcherKey(cfg: PoolConfig): string {
+  const t = cfg.timeouts;
+  return `${t.connectMs}/${t.keepAliveMs}/${cfg.maxConnectionsPerUpstream}`;
+}
+
+/** undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only. */
+export function createDispatcher(origin: string, cfg: PoolConfig): UndiciPool {
+  const t = cfg.timeouts;
+  return new UndiciPool(origin, {
+    connections: cfg.maxConnectionsPerUpstream,
+    pipelining: 1,
+    keepAliveTimeout: t.keepAliveMs,
+    // Never trust a longer Keep-Alive hint than our own idle timeout: close before the upstream does.
+    keepAliveMaxTimeout: t.keepAliveMs,
+    headersTimeout: t.responseMs,
+    bodyTimeout: t.idleMs,
+    connect: { timeout: t.connectMs },
+    connectTimeout: t.connectMs,
+    allowH2: false,
+    strictContentLength: true,
+  });
+}
+
+interface Entry {
+  upstream: Upstream;
+  key: string;
+}
+
+export class Registry {
+  private entries = new Map<string, Entry>();
+
+  /**
+   * Returns the upstreams for `cfg`, reusing those already known by pool name + origin.
+   * Weight changes apply to the kept object. Call `commit()` once the whole new config is built.
+   */
+  upstreamsFor(cfg: PoolConfig, next: Map<string, Entry>): Upstream[] {
+    const key = dispatcherKey(cfg);
+    const out: Upstream[] = [];
+    for (const uc of cfg.upstreams) {
+      const id = `${cfg.name}\n${uc.origin}`;
+      const old = this.entries.get(id);
+      let u: Upstream;
+      if (old !== undefined && !old.upstream.retired) {
+        u = old.upstream;
+        u.weight = uc.weight;
+        if (old.key !== key || u.dispatcher === null) {
+          const prev = u.dispatcher;
+          u.dispatcher = createDispatcher(uc.origin, cfg);
+          prev?.close().catch(() => {});
+        }
+      } else {
+        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg));
+        if (cfg.healthCheck?.initialState === 'down') {
+          u.flags |= UpstreamFlag.DownActive;
+          u.reason = 'down: waiting for the first health check';
+        }
+      }
+      next.set(id, { upstream: u, key });
+      out.push(u);
+    }
+    return out;
+  }
+
+  /** Makes `next` current; upstreams not in it are retired (closed once idle). */
+  commit(next: Map<string, Entry>): void {
+    for (const [id, e] of this.entries) {
+      if (next.has(id)) continue;
+      e.upstream.retired = true;
+      if (e.upstream.inflight === 0) closeRetired(e.upstream);
+    }
+    this.entries = next;
+  }
+
+  /** Closes every connection pool (shutdown). */
+  async closeAll(): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const e of this.entries.values()) {
+      const d = e.upstream.dispatcher;
+      e.upstream.dispatcher = null;
+      if (d !== null) closing.push(d.destroy().catch(() => {}));
+    }
+    await Promise.all(closing);
+  }
+
+  newGeneration(): Map<string, Entry> {
+    return new Map();
+  }
+}

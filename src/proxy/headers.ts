@@ -1,0 +1,147 @@
+// Header rules for both directions: hop-by-hop removal (RFC 9110 §7.6.1, including every
+// name listed in Connection) and X-Forwarded-*. Pure; no I/O. Header values are never logged.
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1 plus the de-facto Keep-Alive and Proxy-Connection). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * Names listed in Connection header values (lower-cased), minus those already hop-by-hop.
+ * Returns null when there are none, which is the common case (allocation only when needed).
+ */
+export function connectionTokens(values: readonly string[]): Set<string> | null {
+  let extra: Set<string> | null = null;
+  for (const value of values) {
+    for (const raw of value.split(',')) {
+      const token = raw.trim().toLowerCase();
+      if (token === '' || HOP_BY_HOP.has(token)) continue;
+      (extra ??= new Set()).add(token);
+    }
+  }
+  return extra;
+}
+
+export interface ForwardedRequestHeaders {
+  /** Flat [name, value, name, value, …] list for undici. */
+  headers: string[];
+  /** The client's Host header, or null when absent. */
+  host: string | null;
+  /** More than one Host header: a smuggling shape, answered 400. */
+  hostCount: number;
+  /** The request carries Idempotency-Key. */
+  hasIdempotencyKey: boolean;
+  /** Content-Length as a number, -1 when absent. */
+  contentLength: number;
+  /** The request body is chunked (Transfer-Encoding present; it is not forwarded as such). */
+  chunked: boolean;
+}
+
+/**
+ * Builds the header list sent upstream from Node's `rawHeaders` (names keep their case,
+ * repeated headers keep their order). Removes hop-by-hop headers and `expect` (Node answers
+ * `100-continue` itself), appends the client address to X-Forwarded-For and sets
+ * X-Forwarded-Proto / X-Forwarded-Host. Host is forwarded unchanged.
+ * O(headers); allocates the output list only.
+ */
+export function forwardRequestHeaders(
+  raw: readonly string[],
+  clientAddress: string,
+  proto: string,
+): ForwardedRequestHeaders {
+  // Pass 1 (rare work only): Connection-listed names.
+  let listed: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      listed = mergeTokens(listed, raw[i + 1] as string);
+    }
+  }
+
+  const out: string[] = [];
+  let host: string | null = null;
+  let hostCount = 0;
+  let xff: string | null = null;
+  let hasIdempotencyKey = false;
+  let contentLength = -1;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower === 'expect') {
+      if (lower === 'transfer-encoding') chunked = true;
+      continue;
+    }
+    if (listed !== null && listed.has(lower)) continue;
+    switch (lower) {
+      case 'host':
+        hostCount++;
+        if (host === null) host = value;
+        else continue;
+        break;
+      case 'x-forwarded-for':
+        xff = xff === null ? value : `${xff}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host':
+        continue;
+      case 'idempotency-key':
+        hasIdempotencyKey = true;
+        break;
+      case 'content-length':
+        // llhttp already rejected malformed and conflicting values.
+        contentLength = Number(value);
+        break;
+    }
+    out.push(name, value);
+  }
+  out.push(
+    'x-forwarded-for',
+    xff === null ? clientAddress : `${xff}, ${clientAddress}`,
+    'x-forwarded-proto',
+    proto,
+  );
+  if (host !== null) out.push('x-forwarded-host', host);
+  return { headers: out, host, hostCount, hasIdempotencyKey, contentLength, chunked };
+}
+
+function mergeTokens(into: Set<string> | null, value: string): Set<string> | null {
+  const tokens = connectionTokens([value]);
+  if (tokens === null) return into;
+  if (into === null) return tokens;
+  for (const t of tokens) into.add(t);
+  return into;
+}
+
+/**
+ * Builds the flat response header list for `res.writeHead` from undici's parsed headers
+ * (lower-cased names; arrays for repeated headers such as set-cookie), without hop-by-hop
+ * headers. O(headers).
+ */
+export function forwardResponseHeaders(headers: Record<string, string | string[] | undefined>): string[] {
+  const conn = headers['connection'];
+  const listed = conn === undefined ? null : connectionTokens(typeof conn === 'string' ? [conn] : conn);
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (let i = 0; i < value.length; i++) out.push(name, value[i] as string);
+  }
+  return out;
+}
+
+/** The client address as it goes into X-Forwarded-For (IPv4-mapped IPv6 shown as IPv4). */
+export function clientAddressOf(remote: string | undefined): string {
+  if (remote === undefined) return 'unknown';
+  return remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+}

@@ -1,0 +1,48 @@
+// Responses the proxy produces itself: a short plain-text body and an x-fairway-error header
+// naming the cause. Never includes upstream details or header values.
+
+import type { ServerResponse } from 'node:http';
+import { STATUS_OF, type ErrorCode } from './errors.ts';
+
+const MESSAGES: Readonly<Record<ErrorCode, string>> = {
+  'no-route': 'No route matches this request.',
+  'no-upstream': 'No upstream is available for this request.',
+  'connect-refused': 'The upstream refused the connection.',
+  'connect-timeout': 'Connecting to the upstream timed out.',
+  'connect-error': 'The upstream could not be reached.',
+  'upstream-reset': 'The upstream closed the connection.',
+  'upstream-timeout': 'The upstream did not answer in time.',
+  'upstream-idle-timeout': 'The upstream stopped sending its response.',
+  'upstream-status': 'The upstream failed.',
+  'bad-response': 'The upstream sent a malformed response.',
+  'body-too-large': 'The request body is too large.',
+  'bad-request': 'Bad request.',
+  'client-abort': 'Client closed the request.',
+  draining: 'The proxy is shutting down.',
+  internal: 'Internal proxy error.',
+};
+
+/** Precomputed bodies: one Buffer per code, built once. */
+const BODIES = new Map<ErrorCode, Buffer>(
+  (Object.keys(MESSAGES) as ErrorCode[]).map((code) => [code, Buffer.from(`${STATUS_OF[code]} ${MESSAGES[code]}\n`)]),
+);
+
+/**
+ * Answers with the proxy's own error for `code`. A 503 carries `Retry-After: 1`.
+ * Does nothing if headers were already sent (the caller must abort the socket instead).
+ */
+export function respondError(res: ServerResponse, code: ErrorCode, closeConnection = false): void {
+  if (res.headersSent || res.destroyed) return;
+  const status = STATUS_OF[code];
+  const body = BODIES.get(code)!;
+  const headers: string[] = [
+    'content-type', 'text/plain; charset=utf-8',
+    'content-length', String(body.length),
+    'x-fairway-error', code,
+    'cache-control', 'no-store',
+  ];
+  if (status === 503) headers.push('retry-after', '1');
+  if (closeConnection) headers.push('connection', 'close');
+  res.writeHead(status, headers);
+  res.end(body);
+}
