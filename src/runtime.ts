@@ -137,6 +137,7 @@ export class Runtime implements ExchangeContext {
       const upstreams = this.registry.upstreamsFor(pc, nextEntries);
       const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });
       const pool = new Pool(pc, upstreams, balancer, this.clock);
+      pool.log = this.log;
       pools.set(pc.name, pool);
       if (pc.healthCheck !== null) checkers.push(new HealthChecker(pool, pc.healthCheck, this.log, this.clock));
     }

@@ -283,6 +283,38 @@ describe('active health checks', () => {
     expect(revived.hits).toBeGreaterThan(0);
   });
 
+  it('lets a failure ejection run its time despite passing heartbeats, and ends it on time without traffic', async () => {
+    // /health says 200, real traffic gets 503: the heartbeat must not cut the ejection short.
+    const a = await startUpstream({ name: 'a', behavior: { kind: 'status', status: 503 } });
+    const b = await startUpstream({ name: 'b' });
+    const p = await startProxy({
+      pools: {
+        web: {
+          upstreams: [a.url, b.url],
+          retry: { attempts: 1 },
+          healthCheck: healthCheck(),
+          passive: { consecutiveFailures: 3, baseEjectionTime: '400ms' },
+        },
+      },
+    });
+    const ua = upstream(p, a.url);
+    await waitFor(
+      async () => {
+        await fetchText(p.url);
+        return ua.state === 'ejected';
+      },
+      { message: 'a ejected' },
+    );
+    const ejectedAt = Date.now();
+    const checksAtEjection = a.healthHits;
+    // No more traffic from here on: only the checker's rounds can end the ejection.
+    await waitFor(() => ua.state === 'up', { timeoutMs: 400 + SLACK_MS, message: 'a back after the ejection time' });
+    const ejectedForMs = Date.now() - ejectedAt;
+    expect(a.healthHits - checksAtEjection).toBeGreaterThanOrEqual(3); // heartbeats passed meanwhile
+    expect(ejectedForMs).toBeGreaterThanOrEqual(400 - 20);
+    expect(ua.reason).toBeNull();
+  });
+
   it('checkNow() probes every upstream once and resolves with the results recorded', async () => {
     const a = await startUpstream({ name: 'a' });
     const b = await startUpstream({ name: 'b', healthStatus: 500 });

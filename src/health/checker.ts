@@ -207,6 +207,13 @@ export class HealthChecker {
     if (!this.running || s.u.retired) return;
     const epoch = this.epoch;
     const startedAt = this.clock();
+    // Ejections are otherwise ended lazily by the next pick(); doing it here too keeps the
+    // state shown by /status and metrics current in a pool that gets no traffic.
+    try {
+      if (startedAt >= this.pool.nextReadmitAt) this.pool.readmitExpired(startedAt);
+    } catch (err) {
+      this.log.error({ err, pool: this.pool.name }, 'readmitting expired ejections failed');
+    }
     // probe() never rejects; the catch is a guard so a bug can never surface as an
     // unhandled rejection from a timer.
     this.probe(s)

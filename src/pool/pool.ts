@@ -3,6 +3,7 @@
 // flags on upstreams and call `rebuild()`; `pick()` never asks about health.
 
 import type { Balancer } from '../balancer/types.ts';
+import type { Logger } from '../observability/log.ts';
 import type { PoolConfig } from '../config/types.ts';
 import { RetryBudget } from '../proxy/retry.ts';
 import type { Clock } from '../util/clock.ts';
@@ -33,6 +34,8 @@ export class Pool {
   nextReadmitAt: number;
   /** Called after the selectable set changed (health logging, metrics). */
   onMembersChanged: ((pool: Pool) => void) | null;
+  /** Where re-admissions are logged; set by the runtime. */
+  log: Logger | null;
 
   constructor(config: PoolConfig, upstreams: readonly Upstream[], balancer: Balancer, clock: Clock) {
     this.name = config.name;
@@ -45,6 +48,7 @@ export class Pool {
     this.members = [];
     this.nextReadmitAt = Infinity;
     this.onMembersChanged = null;
+    this.log = null;
     this.rebuild();
   }
 
@@ -84,6 +88,7 @@ export class Pool {
         u.consecutiveFailures = 0;
         if (u.flags === 0) u.reason = null;
         changed = true;
+        this.log?.info({ pool: this.name, upstream: u.origin, from: 'ejected', to: u.state, reason: 'ejection time ended' }, 'upstream readmitted');
       }
     }
     if (changed) this.rebuild();

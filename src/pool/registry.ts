@@ -53,6 +53,12 @@ export class Registry {
       if (old !== undefined && !old.upstream.retired) {
         u = old.upstream;
         u.weight = uc.weight;
+        if (cfg.healthCheck === null && u.flags & UpstreamFlag.DownActive) {
+          // Active checks were removed: nothing would ever mark it up again.
+          u.flags &= ~UpstreamFlag.DownActive;
+          u.checkStreak = 0;
+          if (u.flags === 0) u.reason = null;
+        }
         if (old.key !== key || u.dispatcher === null) {
           const prev = u.dispatcher;
           u.dispatcher = createDispatcher(uc.origin, cfg);

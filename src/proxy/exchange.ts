@@ -157,8 +157,10 @@ export class Exchange implements AttemptOwner {
 
   onAttemptError(a: Attempt, err: Error): void {
     if (a.finished) return;
-    if (this.done || a !== this.current) {
-      // The client left, or this try was replaced: says nothing about the upstream.
+    if (this.done || a !== this.current || this.clientGone()) {
+      // The client left (perhaps mid-upload, failing the body stream), or this try was
+      // replaced: says nothing about the upstream.
+      if (a === this.current) this.done = true;
       this.settle(a, Outcome.Neutral, ErrorCode.ClientAbort);
       return;
     }
@@ -235,6 +237,11 @@ export class Exchange implements AttemptOwner {
     if (this.done) return;
     this.done = true;
     respondError(this.res, code, this.ctx.isDraining());
+  }
+
+  /** The client connection is gone before its response was complete. */
+  private clientGone(): boolean {
+    return (this.res.destroyed && !this.res.writableFinished) || (this.req.destroyed && !this.req.complete);
   }
 
   /** The client connection closed. If the response was not complete, stop the try. */

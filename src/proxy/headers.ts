@@ -21,7 +21,7 @@ export function connectionTokens(values: readonly string[]): Set<string> | null 
   for (const value of values) {
     for (const raw of value.split(',')) {
       const token = raw.trim().toLowerCase();
-      if (token === '' || HOP_BY_HOP.has(token)) continue;
+      if (token === '' || token === 'close' || HOP_BY_HOP.has(token)) continue;
       (extra ??= new Set()).add(token);
     }
   }
