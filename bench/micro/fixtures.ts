@@ -35,7 +35,6 @@ export function makeBalancer(name: BalancerName, members: readonly Upstream[], s
 export class Traffic {
   readonly balancer: Balancer;
   private readonly ring: Upstream[];
-  private readonly startedAt: Float64Array;
   private head: number;
   private nowMs: number;
   private count: number;
@@ -44,7 +43,6 @@ export class Traffic {
     this.balancer = balancer;
     this.ring = [];
     for (let i = 0; i < IN_FLIGHT; i++) this.ring.push(members[0]!);
-    this.startedAt = new Float64Array(IN_FLIGHT);
     this.head = 0;
     this.nowMs = 1_000;
     this.count = 0;
@@ -88,6 +86,5 @@ export class Traffic {
     u.inflight++;
     this.balancer.onStart(u, this.nowMs);
     this.ring[slot] = u;
-    this.startedAt[slot] = this.nowMs;
   }
 }

@@ -1,28 +1,32 @@
 // Peak EWMA (Finagle / Linkerd / tower lineage): picks by expected cost = decayed peak latency
 // estimate × (in-flight + 1) / weight. The estimate lives on the Upstream (`ewmaMs` as of
-// `ewmaAt`) so it survives reloads; this file only reads and updates it.
+// `ewmaAt`) so it survives reloads; this file reads and updates it but owns no timers.
 //
 // Choices, and why:
-// - Decay on read, towards 0: the estimate as of `now` is ewmaMs·exp(-(now - ewmaAt)/τ), so an
-//   upstream that stopped getting traffic (it was slow) looks cheaper every second until
-//   P2C sends it a probe. Reads never write, so frequent picks don't bias the estimate. All
-//   members idle for the same time decay by the same factor: their order is kept.
+// - Decay on read, towards 0: as of `now` the estimate is ewmaMs·e^(-(now - ewmaAt)/τ), so an
+//   upstream that stopped getting traffic (because it was slow) looks cheaper every second
+//   until P2C sends it a probe, whose answer replaces or blends the estimate. Reads never
+//   write, so frequent picks don't bias it; members idle equally long keep their order.
 // - A sample above the decayed estimate replaces it (the peak); a lower one blends in with
-//   w = exp(-Δt/τ), Δt = time since the last sample (tower's rule).
-// - Never measured (ewmaMs = 0): the pool's typical latency (a running mean of the successful
-//   samples this balancer saw, seeded in update() from measured members), else
-//   DEFAULT_RTT_MS. Tower's 1 s starves a new upstream added to a warm pool until its prior
-//   decays; an optimistic 10 ms (Envoy) sends a cold upstream a burst. "As fast as its peers"
-//   gives it a fair share until its first response answers the question.
-// - Failures and timeouts never look fast (Linkerd PR #4537 biases failures the same way):
-//   the sample is max(latency, FAILURE_FACTOR × max(decayed estimate, pool typical)), capped
-//   at PENALTY_CAP × pool typical (never below the latency itself). A fast 503 thus doubles
-//   the estimate; a run of failures backs off geometrically, and the cap bounds recovery by
-//   decay to τ·ln(PENALTY_CAP) ≈ 42 s at τ = 10 s (sooner once a probe succeeds).
-// - pick() gets no clock: "now" is the latest time seen by onStart/onFinish, which is
-//   never older than the last request of this pool. Idle decay is applied late by at most
-//   the idle gap, identically for all members.
+//   w = e^(-Δt/τ), Δt = time since the previous sample (tower's rule). τ = opts.decayMs.
+// - Never measured (ewmaMs = 0): costed at the pool's typical latency, a running mean of the
+//   successful samples this balancer saw (seeded in update() from members measured before a
+//   reload). Tower's fixed 1 s starves an upstream added to a warm pool until that prior
+//   decays; Envoy's optimistic 10 ms sends a cold upstream a burst when peers are slower.
+//   "As fast as its peers" gives it a fair share until its first answer. DEFAULT_RTT_MS
+//   (10 ms) applies only before the pool's first sample, when every member is unmeasured
+//   and the value cannot change the order; it only scales the first failure penalties.
+// - Failures and timeouts count as slow, never fast (cf. Linkerd's penalty EWMA, PR #4537):
+//   the sample is max(latency, min(FAILURE_FACTOR × max(decayed, typical),
+//   PENALTY_CAP × typical)) and never lowers the current estimate. A fast 503 doubles the
+//   estimate, a run of them backs off geometrically, and the cap (64× typical) bounds the
+//   decay back to normal to τ·ln 64 ≈ 42 s at τ = 10 s; a timeout counts as its full latency.
+// - pick() gets no clock: its "now" is the latest time passed to onStart/onFinish, at most
+//   one idle gap old; the lag is the same for every member, so it never reorders them.
 // - Selection: power of two choices over distinct weighted candidates, as Finagle does.
+// - Allocation: none. V8 (Node 24) boxes every double stored into a plain object field, so
+//   the estimate lives in a Float64Array on Upstream (`u.ewma`, read through the
+//   `ewmaMs`/`ewmaAt` accessors).
 
 import type { Upstream } from '../pool/upstream.ts';
 import { wasTried, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
@@ -49,7 +53,7 @@ const CANDIDATE_DRAWS = 4;
 
 /**
  * Peak EWMA with power-of-two-choices. pick O(1) (O(n·k) fallback when tried members hold
- * most of the weight), onStart O(1), onFinish O(1); none allocates.
+ * most of the weight), onStart and onFinish O(1); none allocates.
  */
 export class EwmaBalancer implements Balancer {
   readonly name: BalancerName;
@@ -171,7 +175,8 @@ export class EwmaBalancer implements Balancer {
 
   /**
    * Folds one latency sample into `u.ewmaMs` / `u.ewmaAt` (also for an upstream no longer a
-   * member: its state outlives this balancer). Failures are penalised, never fast. O(1).
+   * member: its state outlives this balancer). Failures are penalised, never fast. O(1);
+   * allocates one HeapNumber (the `u.ewmaMs` store).
    */
   onFinish(u: Upstream, nowMs: number, latencyMs: number, ok: boolean): void {
     const state = this.state;

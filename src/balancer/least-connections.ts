@@ -2,16 +2,18 @@
 // It reads `u.inflight`, which the pool maintains; it keeps no per-request state itself.
 //
 // Design. Up to EXACT_SCAN_MAX members, an exact scan: compare inflight_i × weight_j with
-// inflight_j × weight_i (no division), ties broken by a weighted reservoir (the k-th tie
-// replaces the choice with probability weight_k / Σ tied weights), so idle members share
-// load in proportion to weight, like nginx's least_conn. Above it, power-of-two-choices as
+// inflight_j × weight_i (no division), ties broken at random by weight (each tied member
+// wins with probability weight_k / Σ tied weights), so idle members share load in
+// proportion to weight, like nginx's least_conn. Above it, power-of-two-choices as
 // Envoy's least-request: two distinct weighted random candidates, the less loaded wins.
-// Measured (bench/micro/pick.bench.ts, Node 24, pick + onStart + onFinish, mixed weights):
-// the scan costs ~2–3 ns per member on top of a ~15 ns call, P2C a flat ~30–40 ns, so they
-// cross near 16 members; at 1 000 members the scan is ~2.5 µs and at 10 000 ~25 µs, far
-// from the 50 ns target. An ordered structure kept in onStart/onFinish would be exact but
-// costs O(log n) on three calls per request, needs a member→slot lookup per call and makes
-// the random tie-break hard; P2C's near-optimal spread (Mitzenmacher) is enough.
+// Measured (`npx node bench/micro/pick.bench.ts --crossover --filter=^lc-`, Node 24, 2 shared
+// cores, p50 per pick + onStart + onFinish with 8 in flight): scan 20 ns at 4 members, 27 ns
+// at 8, 100 ns at 12, 160 ns at 16, 225 ns at 32 (once members outnumber requests in
+// flight, idle ones tie and the branches stop predicting); P2C a flat 50–55 ns. Hence
+// EXACT_SCAN_MAX = 8; at 10 000 members the scan would take ~50 µs against P2C's ~50 ns.
+// An ordered structure kept in onStart/onFinish would be exact, but costs O(log n) on every
+// call, needs a member→slot lookup per call and makes the random tie-break hard; P2C is
+// near-optimal in practice (Mitzenmacher) and is what Envoy ships.
 
 import type { Upstream } from '../pool/upstream.ts';
 import { wasTried, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
@@ -19,7 +21,7 @@ import { FastRng, RANGE } from './fast-rng.ts';
 import { WeightedSampler } from './weighted-sampler.ts';
 
 /** Largest member count served by the exact scan; above it, power-of-two-choices. */
-export const EXACT_SCAN_MAX = 16;
+export const EXACT_SCAN_MAX = 8;
 /** Draws P2C makes for an untried candidate, or for a second one distinct from the first. */
 const CANDIDATE_DRAWS = 4;
 
@@ -73,13 +75,19 @@ export class LeastConnectionsBalancer implements Balancer {
   /** No-op: the pool already decremented `u.inflight`. O(1). */
   onFinish(_u: Upstream, _nowMs: number, _latencyMs: number, _ok: boolean): void {}
 
-  /** Exact least inflight/weight among untried members (all members if none is untried). */
+  /**
+   * Exact least inflight/weight among untried members (all members if none is untried).
+   * Two passes and one random draw: the first finds the least ratio and the total weight of
+   * the members tied at it, the second walks to the drawn point among those. (A per-tie coin
+   * flip, reservoir style, cost ~20 ns per tie in mispredicted branches: at rest every member
+   * ties.)
+   */
   private scan(tried: readonly Upstream[] | null): Upstream {
     const members = this.members;
     const weights = this.weights;
     const n = members.length;
     const hasTried = tried !== null && tried.length > 0;
-    let best: Upstream | null = null;
+    let found = false;
     let bestInflight = 0;
     let bestWeight = 1;
     let tiedWeight = 0;
@@ -88,32 +96,31 @@ export class LeastConnectionsBalancer implements Balancer {
       if (hasTried && wasTried(tried, u)) continue;
       const inflight = u.inflight;
       const w = weights[i]!;
-      if (best === null) {
-        best = u;
-        bestInflight = inflight;
-        bestWeight = w;
-        tiedWeight = w;
-        continue;
-      }
       const lhs = inflight * bestWeight;
       const rhs = bestInflight * w;
-      if (lhs < rhs) {
-        best = u;
+      if (!found || lhs < rhs) {
+        found = true;
         bestInflight = inflight;
         bestWeight = w;
         tiedWeight = w;
       } else if (lhs === rhs) {
-        // Weighted reservoir of size one: after the loop each tied member was kept with
-        // probability weight / Σ tied weights.
         tiedWeight += w;
-        if (this.rng.next() * tiedWeight < w * RANGE) {
-          best = u;
-          bestInflight = inflight;
-          bestWeight = w;
-        }
       }
     }
-    return best === null ? this.scan(null) : best;
+    if (!found) return this.scan(null);
+    // Weighted choice among the tied: each with probability weight / Σ tied weights.
+    let r = (this.rng.next() / RANGE) * tiedWeight;
+    let last = members[0]!;
+    for (let i = 0; i < n; i++) {
+      const u = members[i]!;
+      if (u.inflight * bestWeight !== bestInflight * weights[i]!) continue;
+      if (hasTried && wasTried(tried, u)) continue;
+      last = u;
+      r -= weights[i]!;
+      if (r < 0) return u;
+    }
+    // Rounding left r at or just above 0: the last tied member owns that sliver.
+    return last;
   }
 
   /** Power of two choices: two distinct weighted candidates, fewer in-flight per weight wins. */

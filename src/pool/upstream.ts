@@ -35,10 +35,11 @@ export class Upstream {
   /** Bit set of UpstreamFlag. */
   flags: number;
   inflight: number;
-  /** Peak EWMA estimate of time to response headers, as of `ewmaAt`. */
-  ewmaMs: number;
-  /** Clock time (ms) of the last EWMA update. */
-  ewmaAt: number;
+  /**
+   * EWMA state: [estimate ms, clock ms of the last update]. A typed array, because writing a
+   * fractional number into a plain object field allocates a HeapNumber on every request.
+   */
+  readonly ewma: Float64Array;
 
   // Counters, read at scrape time. Plain numbers: no label lookups on the hot path.
   /** Tries sent to this upstream. */
@@ -78,8 +79,7 @@ export class Upstream {
     this.weight = weight;
     this.flags = 0;
     this.inflight = 0;
-    this.ewmaMs = 0;
-    this.ewmaAt = 0;
+    this.ewma = new Float64Array(2);
     this.requests = 0;
     this.failures = 0;
     this.retries = 0;
@@ -94,6 +94,21 @@ export class Upstream {
     this.checkStreak = 0;
     this.dispatcher = dispatcher;
     this.retired = false;
+  }
+
+  /** Peak EWMA estimate of time to response headers, as of `ewmaAt`. Allocation-free accessor. */
+  get ewmaMs(): number {
+    return this.ewma[0]!;
+  }
+  set ewmaMs(v: number) {
+    this.ewma[0] = v;
+  }
+  /** Clock time (ms) of the last EWMA update. */
+  get ewmaAt(): number {
+    return this.ewma[1]!;
+  }
+  set ewmaAt(v: number) {
+    this.ewma[1] = v;
   }
 
   /** up | down | ejected, for /status and metrics. */
