@@ -53,17 +53,6 @@ export const DEFAULTS = {
 
 type ErrorFn = (issue: z.core.$ZodRawIssue) => string | undefined;
 
-/** Runs a units.ts parser; returns its operator-facing message on failure, else undefined. */
-function failureOf(parse: () => unknown): string | undefined {
-  try {
-    parse();
-    return undefined;
-  } catch (err) {
-    if (err instanceof UnitError) return err.message;
-    throw err;
-  }
-}
-
 /** "is required" for a missing key, else `must be <what> (got …)`. */
 function expected(what: string): ErrorFn {
   return (issue) => (issue.input === undefined ? 'is required' : `must be ${what} (got ${showValue(issue.input)})`);
@@ -139,6 +128,7 @@ function size(positive = false) {
   });
 }
 
+/** A percentage 0-100, kept as written (`20%` or a number). */
 function percent() {
   return scalar({
     what: 'a percentage like 20%',
@@ -178,10 +168,7 @@ const listenAddress = checkedString('a listen address like ":8080" or "127.0.0.1
 const statusItem = z.union([z.number(), z.string().meta({ pattern: STATUS_PATTERN.source })]);
 const expectStatus = z
   .union([statusItem, z.array(statusItem)], { error: expected('a status (200), a range (200-399) or a list of them') })
-  .superRefine((v, ctx) => {
-    const message = failureOf(() => parseStatusSet(v));
-    if (message !== undefined) ctx.addIssue({ code: 'custom', message, input: v });
-  });
+  .transform(parsed((v: number | string | (number | string)[]) => (parseStatusSet(v), v)));
 
 const upstreamUrl = checkedString('an http:// or https:// URL', /^[hH][tT][tT][pP][sS]?:\/\//, parseUpstreamUrl).describe(
   'http:// or https:// URL with host and optional port; no path, query or credentials',
@@ -210,6 +197,7 @@ const timeoutKeys = {
   ),
 };
 
+/** `pools.*.healthCheck`: active checks. */
 export const healthCheckSchema = z.strictObject({
   path: matching(/^\/\S*$/, (s) => `must be a path starting with / (got ${showValue(s)})`)
     .prefault(DEFAULTS.healthCheck.path)
@@ -222,6 +210,7 @@ export const healthCheckSchema = z.strictObject({
   initialState: z.enum(['up', 'down']).prefault(DEFAULTS.healthCheck.initialState).describe('State of an upstream before its first check'),
 }).describe('Active health checks; absent = none');
 
+/** `pools.*.passive`: ejection on live-traffic failures. */
 export const passiveSchema = z.strictObject({
   consecutiveFailures: numeric(0)
     .prefault(DEFAULTS.passive.consecutiveFailures)
@@ -231,11 +220,13 @@ export const passiveSchema = z.strictObject({
   maxEjectionPercent: percent().prefault(DEFAULTS.passive.maxEjectionPercent).describe('Ejection never takes out more than this share of the pool'),
 }).describe('Passive health: eject upstreams that fail live traffic');
 
+/** `pools.*.retry.backoff`. */
 export const backoffSchema = z.strictObject({
   base: duration().prefault(DEFAULTS.retry.backoff.base).describe('Full-jitter backoff base'),
   max: duration().prefault(DEFAULTS.retry.backoff.max).describe('Full-jitter backoff cap'),
 }).describe('Backoff between tries: random(0, min(max, base x 2^n))');
 
+/** `pools.*.retry`. */
 export const retrySchema = z.strictObject({
   attempts: numeric(1, 10).prefault(DEFAULTS.retry.attempts).describe('Total tries per request, including the first; 1 = no retry'),
   perTryTimeout: duration(true).optional().describe("Response timeout of each try; defaults to the pool's timeouts.response"),
@@ -247,6 +238,7 @@ export const retrySchema = z.strictObject({
   backoff: backoffSchema.prefault({}),
 }).describe('Retries on another upstream');
 
+/** One entry of `pools`. */
 export const poolSchema = z.strictObject({
   balancer: z.enum(BALANCER_NAMES).prefault(DEFAULTS.balancer).describe('Balancing algorithm'),
   upstreams: z.array(upstreamSchema).min(1).describe('Upstream servers: URL strings or { url, weight }'),
@@ -275,6 +267,7 @@ function hostMessage(s: string): string {
   return `must be a host name like api.example.com or *.example.com (got ${showValue(s)})`;
 }
 
+/** One entry of `routes`. */
 export const routeSchema = z.strictObject({
   match: z.strictObject({
     host: matching(hostPattern, hostMessage).describe('Exact host, case-insensitive, port ignored; a leading "*." matches subdomains'),
@@ -304,6 +297,7 @@ export const listenSchema = z
   .union([listenAddress, z.array(listenAddress).min(1)], { error: expected('a listen address like ":8080" or a list of them') })
   .describe('"host:port", ":port" (all IPv4 interfaces) or "[::1]:port", or a list of them; port 0 = any free port');
 
+/** `admin`: the admin server. */
 export const adminSchema = z.strictObject({
   listen: listenAddress.prefault(DEFAULTS.adminListen).describe('Address of the admin server'),
   token: z.string().min(1).optional().describe('Bearer token required for everything but /healthz and /readyz'),
@@ -332,7 +326,9 @@ export const configSchema = z.strictObject({
   server: serverSchema,
   shutdown: z.strictObject({
     drainTimeout: duration().prefault(DEFAULTS.shutdown.drainTimeout).describe('Time in-flight requests get to finish on SIGTERM/SIGINT'),
-  }).prefault({}),
+  })
+    .prefault({})
+    .describe('Graceful stop on SIGTERM/SIGINT'),
   timeouts: z.strictObject({
     connect: timeoutKeys.connect.prefault(DEFAULTS.timeouts.connect),
     response: timeoutKeys.response.prefault(DEFAULTS.timeouts.response),
