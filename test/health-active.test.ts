@@ -75,7 +75,8 @@ describe('active health checks', () => {
     const downStart = Date.now();
     await waitFor(() => ua.state === 'down', { timeoutMs: INTERVAL_MS * 3 + SLACK_MS, message: 'a down' });
     const downMs = Date.now() - downStart;
-    expect(ua.reason).toBe('health check failed 3 times: status 500');
+    // The state is polled, so a further failed probe may land before the poll sees it.
+    expect(ua.reason).toMatch(/^health check failed [3-9] times: status 500$/);
     expect(ua.lastCheck).toMatchObject({ ok: false, status: 500, error: null });
     // Three failures need at least two full intervals after the first one (jitter is ±10 %).
     expect(downMs).toBeGreaterThanOrEqual(INTERVAL_MS * 2 * 0.9 - 5);
@@ -103,7 +104,7 @@ describe('active health checks', () => {
     const ua = upstream(p, a.url);
     const ub = upstream(p, b.url);
     await waitFor(() => ub.state === 'down', { timeoutMs: INTERVAL_MS * 3 + SLACK_MS, message: 'b down (200 is not 204)' });
-    expect(ub.reason).toBe('health check failed 3 times: status 200');
+    expect(ub.reason).toMatch(/^health check failed [3-9] times: status 200$/);
     expect(ua.state).toBe('up');
     expect(ua.lastCheck).toMatchObject({ ok: true, status: 204 });
     expect(new Set(await names(p.url, 10))).toEqual(new Set(['a']));
