@@ -53,11 +53,14 @@ export interface EventLoopStats {
  */
 export class EventLoopMonitor {
   private readonly h: ELDHistogram;
+  /** The sampling period in ns: what an idle loop shows, subtracted from every reading. */
+  private readonly resolutionNs: number;
   private enabled: boolean;
 
   /** `resolutionMs`: sampling period of the underlying timer. */
   constructor(resolutionMs = 20) {
     this.h = monitorEventLoopDelay({ resolution: resolutionMs });
+    this.resolutionNs = resolutionMs * 1e6;
     this.enabled = false;
   }
 
@@ -73,16 +76,17 @@ export class EventLoopMonitor {
     this.enabled = false;
   }
 
-  /** The window's stats, or null before the first sample; then resets the window. */
+  /**
+   * The window's stats, or null before the first sample; then resets the window. Node records
+   * the time between two ticks of a `resolution` timer, so an idle loop reads ≈ resolution:
+   * that is subtracted, leaving the lag itself (prom-client reports it unsubtracted).
+   */
   read(): EventLoopStats | null {
     const h = this.h;
     if (h.count === 0) return null;
-    const out = {
-      meanSec: h.mean / 1e9,
-      p50Sec: h.percentile(50) / 1e9,
-      p99Sec: h.percentile(99) / 1e9,
-      maxSec: h.max / 1e9,
-    };
+    const r = this.resolutionNs;
+    const lag = (ns: number): number => Math.max(0, ns - r) / 1e9;
+    const out = { meanSec: lag(h.mean), p50Sec: lag(h.percentile(50)), p99Sec: lag(h.percentile(99)), maxSec: lag(h.max) };
     h.reset();
     return out;
   }
@@ -308,13 +312,13 @@ function writeProcess(w: Writer, loop: EventLoopStats | null): void {
   w.family('nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JS objects (buffers, WebAssembly), bytes.');
   w.sample('nodejs_external_memory_bytes', '', mem.external);
   if (loop !== null) {
-    w.family('nodejs_eventloop_lag_mean_seconds', 'gauge', 'Mean event-loop delay since the previous scrape.');
+    w.family('nodejs_eventloop_lag_mean_seconds', 'gauge', 'Mean event-loop lag (beyond the sampling interval) since the previous scrape.');
     w.sample('nodejs_eventloop_lag_mean_seconds', '', loop.meanSec);
-    w.family('nodejs_eventloop_lag_p50_seconds', 'gauge', 'Median event-loop delay since the previous scrape.');
+    w.family('nodejs_eventloop_lag_p50_seconds', 'gauge', 'Median event-loop lag since the previous scrape.');
     w.sample('nodejs_eventloop_lag_p50_seconds', '', loop.p50Sec);
-    w.family('nodejs_eventloop_lag_p99_seconds', 'gauge', '99th percentile event-loop delay since the previous scrape.');
+    w.family('nodejs_eventloop_lag_p99_seconds', 'gauge', '99th percentile event-loop lag since the previous scrape.');
     w.sample('nodejs_eventloop_lag_p99_seconds', '', loop.p99Sec);
-    w.family('nodejs_eventloop_lag_max_seconds', 'gauge', 'Largest event-loop delay since the previous scrape.');
+    w.family('nodejs_eventloop_lag_max_seconds', 'gauge', 'Largest event-loop lag since the previous scrape.');
     w.sample('nodejs_eventloop_lag_max_seconds', '', loop.maxSec);
   }
 }

@@ -17,6 +17,8 @@ export interface StatusSource {
   readonly draining: boolean;
   /** Epoch ms when the runtime started. */
   readonly startedAt: number;
+  /** Bound data-plane listener URLs. */
+  urls?(): string[];
   readonly current: {
     readonly config: { readonly source: string | null };
     readonly pools: ReadonlyMap<string, Pool>;
@@ -74,6 +76,8 @@ export interface Status {
   readonly startedAt: string;
   readonly uptimeSeconds: number;
   readonly draining: boolean;
+  /** Data-plane listener URLs. */
+  readonly listeners: readonly string[];
   readonly config: { readonly source: string | null };
   readonly pools: readonly PoolStatus[];
 }
@@ -181,6 +185,7 @@ export function buildStatus(src: StatusSource): Status {
     startedAt: new Date(src.startedAt).toISOString(),
     uptimeSeconds: Math.max(0, Math.round(Date.now() - src.startedAt) / 1000),
     draining: src.draining,
+    listeners: src.urls?.() ?? [],
     config: { source: src.current.config.source },
     pools,
   };

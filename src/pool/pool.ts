@@ -21,21 +21,21 @@ export interface PoolCounters {
 }
 
 export class Pool {
-  readonly name: string;
-  readonly config: PoolConfig;
-  readonly upstreams: readonly Upstream[];
-  readonly balancer: Balancer;
-  readonly clock: Clock;
-  readonly counters: PoolCounters;
-  readonly budget: RetryBudget;
+  declare readonly name: string;
+  declare readonly config: PoolConfig;
+  declare readonly upstreams: readonly Upstream[];
+  declare readonly balancer: Balancer;
+  declare readonly clock: Clock;
+  declare readonly counters: PoolCounters;
+  declare readonly budget: RetryBudget;
   /** Selectable members as last handed to the balancer. */
-  members: readonly Upstream[];
+  declare members: readonly Upstream[];
   /** Earliest clock time at which an ejection ends (Infinity when none is ejected). */
-  nextReadmitAt: number;
+  declare nextReadmitAt: number;
   /** Called after the selectable set changed (health logging, metrics). */
   onMembersChanged: ((pool: Pool) => void) | null;
   /** Where re-admissions are logged; set by the runtime. */
-  log: Logger | null;
+  declare log: Logger | null;
 
   constructor(config: PoolConfig, upstreams: readonly Upstream[], balancer: Balancer, clock: Clock) {
     this.name = config.name;
@@ -116,6 +116,7 @@ export class Pool {
 
 /** Closes the connection pool of an upstream that left the config, once it is idle. */
 export function closeRetired(u: Upstream): void {
+  u.latency.destroy();
   const d = u.dispatcher;
   if (d === null) return;
   u.dispatcher = null;

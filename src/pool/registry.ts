@@ -91,6 +91,7 @@ export class Registry {
   async closeAll(): Promise<void> {
     const closing: Promise<void>[] = [];
     for (const e of this.entries.values()) {
+      e.upstream.latency.destroy();
       const d = e.upstream.dispatcher;
       e.upstream.dispatcher = null;
       if (d !== null) closing.push(d.destroy().catch(() => {}));

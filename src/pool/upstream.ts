@@ -3,6 +3,7 @@
 // the pool, health checkers and balancers read and write these fields.
 
 import type { Dispatcher } from 'undici';
+import { LatencyHistogram } from '../observability/histogram.ts';
 
 /** Why an upstream is not selectable. 0 = selectable (when weight > 0). */
 export const UpstreamFlag = {
@@ -28,50 +29,56 @@ let nextId = 0;
 
 export class Upstream {
   /** Unique for the life of the process; never reused. */
-  readonly id: number;
+  declare readonly id: number;
   /** scheme://host:port: the identity of the upstream. */
-  readonly origin: string;
-  weight: number;
+  declare readonly origin: string;
+  declare weight: number;
   /** Bit set of UpstreamFlag. */
-  flags: number;
-  inflight: number;
+  declare flags: number;
+  declare inflight: number;
   /**
    * EWMA state: [estimate ms, clock ms of the last update]. A typed array, because writing a
    * fractional number into a plain object field allocates a HeapNumber on every request.
    */
-  readonly ewma: Float64Array;
+  declare readonly ewma: Float64Array;
 
   // Counters, read at scrape time. Plain numbers: no label lookups on the hot path.
   /** Tries sent to this upstream. */
-  requests: number;
+  declare requests: number;
   /** Tries that failed (no response, or a 502/503/504 answer). */
-  failures: number;
+  declare failures: number;
   /** Tries on this upstream that were retries of a try elsewhere. */
-  retries: number;
+  declare retries: number;
   /** Responses by status class (see STATUS_CLASSES). */
-  readonly responses: Float64Array;
+  declare readonly responses: Float64Array;
   /** Sum and count of time to headers, seconds, for Prometheus _sum/_count. */
-  latencySumSec: number;
+  declare latencySumSec: number;
+  /**
+   * Time to response headers (or to the failure) of every finished try: Prometheus buckets
+   * and p50/p90/p99 for /status. record() is allocation-free (~17 ns). Its percentile part
+   * holds WebAssembly memory: destroyed when the upstream is retired or at shutdown.
+   */
+  declare readonly latency: LatencyHistogram;
 
   // Passive health.
-  consecutiveFailures: number;
-  ejections: number;
+  declare consecutiveFailures: number;
+  declare ejections: number;
   /** Clock ms when an ejection ends (valid while flags & Ejected). */
-  ejectedUntil: number;
+  declare ejectedUntil: number;
   /** The ejection was for refused/failed connects: any passing heartbeat ends it. */
-  ejectedByConnect: boolean;
+  declare ejectedByConnect: boolean;
   /** Human-readable reason for the current down/ejected state, or null when selectable. */
-  reason: string | null;
+  declare reason: string | null;
 
   // Active health.
-  lastCheck: HealthCheckResult | null;
+  declare lastCheck: HealthCheckResult | null;
   /** Consecutive check results of the same kind (threshold state machine). */
-  checkStreak: number;
+  declare checkStreak: number;
 
   /** The keep-alive connection pool to this upstream; null only in unit tests. */
-  dispatcher: Dispatcher | null;
+  declare dispatcher: Dispatcher | null;
   /** Set when the upstream left the config: close the dispatcher once inflight reaches 0. */
-  retired: boolean;
+  declare retired: boolean;
 
   constructor(origin: string, weight: number, dispatcher: Dispatcher | null = null) {
     this.id = nextId++;
@@ -85,6 +92,7 @@ export class Upstream {
     this.retries = 0;
     this.responses = new Float64Array(STATUS_CLASSES);
     this.latencySumSec = 0;
+    this.latency = new LatencyHistogram();
     this.consecutiveFailures = 0;
     this.ejections = 0;
     this.ejectedUntil = 0;

@@ -32,23 +32,23 @@ type Headers = Record<string, string | string[] | undefined>;
 export type Body = null | Buffer | IncomingMessage;
 
 export class Exchange implements AttemptOwner {
-  readonly ctx: ExchangeContext;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly pool: Pool;
-  readonly opts: Dispatcher.DispatchOptions;
-  readonly idempotent: boolean;
-  readonly maxAttempts: number;
+  declare readonly ctx: ExchangeContext;
+  declare readonly req: IncomingMessage;
+  declare readonly res: ServerResponse;
+  declare readonly pool: Pool;
+  declare readonly opts: Dispatcher.DispatchOptions;
+  declare readonly idempotent: boolean;
+  declare readonly maxAttempts: number;
   /** The body can be sent again: none, or fully buffered. */
-  readonly replayable: boolean;
+  declare readonly replayable: boolean;
   /** Upstreams already tried (allocated on first retry only). */
-  tried: Upstream[] | null;
-  tries: number;
-  current: Attempt | null;
-  lastFailure: ErrorCode | null;
-  done: boolean;
+  declare tried: Upstream[] | null;
+  declare tries: number;
+  declare current: Attempt | null;
+  declare lastFailure: ErrorCode | null;
+  declare done: boolean;
   /** Why each retry happened, for the x-fairway-retries debug header (null = none yet). */
-  retryLog: string | null;
+  declare retryLog: string | null;
 
   constructor(
     ctx: ExchangeContext,
@@ -197,6 +197,7 @@ export class Exchange implements AttemptOwner {
     const status = a.status;
     u.responses[status === 0 ? 0 : Math.min(5, (status / 100) | 0)]!++;
     u.latencySumSec += latencyMs / 1000;
+    u.latency.record(latencyMs);
     this.pool.finish(u, now, latencyMs, ok);
     observeOutcome(this.pool, u, outcome, now, code, this.ctx.log);
   }

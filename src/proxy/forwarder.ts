@@ -21,18 +21,18 @@ export interface AttemptOwner {
 
 /** One try. Allocated per try (not per chunk); fields fixed in the constructor. */
 export class Attempt implements Dispatcher.DispatchHandler {
-  readonly owner: AttemptOwner;
-  readonly upstream: Upstream;
-  readonly startedAt: number;
+  declare readonly owner: AttemptOwner;
+  declare readonly upstream: Upstream;
+  declare readonly startedAt: number;
   /** Clock time response headers arrived (0 before). */
-  headersAt: number;
-  phase: Phase;
-  status: number;
-  controller: Controller | null;
+  declare headersAt: number;
+  declare phase: Phase;
+  declare status: number;
+  declare controller: Controller | null;
   /** The response of this try is being thrown away (a retry replaced it). */
-  discarded: boolean;
+  declare discarded: boolean;
   /** pool.finish() was called for this try. */
-  finished: boolean;
+  declare finished: boolean;
   private resumeFn: (() => void) | null;
 
   constructor(owner: AttemptOwner, upstream: Upstream, startedAt: number) {

@@ -32,16 +32,16 @@ function headerBlock(status: number, list: readonly string[]): string {
 
 /** One upgrade attempt: the client socket waits while undici does the upstream handshake. */
 export class UpgradeAttempt implements Dispatcher.DispatchHandler {
-  private readonly ctx: ExchangeContext;
-  private readonly pool: Pool;
-  private readonly u: Upstream;
-  private readonly client: Duplex;
-  private readonly head: Buffer;
-  private readonly tunnels: Set<Duplex>;
-  private readonly startedAt: number;
-  private phase: Phase;
-  private finished: boolean;
-  private headersAt: number;
+  private declare readonly ctx: ExchangeContext;
+  private declare readonly pool: Pool;
+  private declare readonly u: Upstream;
+  private declare readonly client: Duplex;
+  private declare readonly head: Buffer;
+  private declare readonly tunnels: Set<Duplex>;
+  private declare readonly startedAt: number;
+  private declare phase: Phase;
+  private declare finished: boolean;
+  private declare headersAt: number;
 
   constructor(ctx: ExchangeContext, pool: Pool, u: Upstream, client: Duplex, head: Buffer, tunnels: Set<Duplex>) {
     this.ctx = ctx;

@@ -1,0 +1,61 @@
+// Reference floor, not a product: the bare design Fairway is built on (NOTES §3 design (a)),
+// node:http + one undici Pool per upstream + dispatch() straight into the ServerResponse,
+// round-robin, hop-by-hop headers dropped. No retries, health, metrics or routing.
+// Run: node bench/e2e/peers/undici-dispatch.ts URL...
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool, type Dispatcher } from 'undici';
+
+const origins = process.argv.slice(2);
+if (origins.length === 0) throw new Error('usage: undici-dispatch.ts UPSTREAM_URL...');
+const pools = origins.map((o) => new Pool(o, { connections: 128, pipelining: 1, keepAliveTimeout: 4000 }));
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+let next = 0;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function strip(h: Headers): Headers {
+  const out: Headers = {};
+  for (const k in h) if (!HOP.has(k)) out[k] = h[k];
+  return out;
+}
+
+class Handler implements Dispatcher.DispatchHandler {
+  readonly res: ServerResponse;
+  constructor(res: ServerResponse) {
+    this.res = res;
+  }
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
+    this.res.writeHead(status, strip(headers));
+    void controller;
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+  onResponseEnd(): void {
+    this.res.end();
+  }
+  onResponseError(_c: Dispatcher.DispatchController, _err: Error): void {
+    if (this.res.headersSent) this.res.destroy();
+    else {
+      this.res.writeHead(502, { 'content-type': 'text/plain' });
+      this.res.end('bad gateway\n');
+    }
+  }
+}
+
+const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  const pool = pools[next]!;
+  next = (next + 1) % pools.length;
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null }, new Handler(res));
+});
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`undici-dispatch listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));

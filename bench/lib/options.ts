@@ -1,0 +1,148 @@
+// Command-line flags of `npm run bench` and the three run profiles (smoke, quick, default):
+// every duration, repeat count and the subset to run are decided here, nowhere else. Pure.
+
+import { parseArgs } from 'node:util';
+
+export const MODES = ['smoke', 'quick', 'default'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface Workload {
+  /** "13 B × 50" */
+  readonly name: string;
+  readonly bytes: number;
+  readonly connections: number;
+  /** Path on the bench upstream that returns `bytes` bytes. */
+  readonly path: string;
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  { name: '13 B × 50 conns', bytes: 13, connections: 50, path: '/' },
+  { name: '13 B × 256 conns', bytes: 13, connections: 256, path: '/' },
+  { name: '16 KiB × 50 conns', bytes: 16384, connections: 50, path: '/bytes/16384' },
+  { name: '16 KiB × 256 conns', bytes: 16384, connections: 256, path: '/bytes/16384' },
+];
+
+export const SCENARIOS = ['slow-upstream', 'failing-upstream', 'killed-upstream'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface Profile {
+  mode: Mode;
+  /** Micro bench scripts to run, with their arguments. */
+  micro: { script: string; args: string[] }[];
+  workloads: Workload[];
+  repeats: number;
+  /** Warm-up before a target's first measurement of a workload, then before each later repeat. */
+  warmFirstS: number;
+  warmNextS: number;
+  measureS: number;
+  scenario: {
+    /** Fixed request rate (autocannon overallRate) and connections for every scenario. */
+    rate: number;
+    connections: number;
+    warmS: number;
+    measureS: number;
+    /** Killed-upstream: measured seconds, and when the upstream is killed. */
+    killMeasureS: number;
+    killAtS: number;
+  };
+  /** CPU-profile Fairway when its CPU/request is above this many µs (null = never, unless --profile). */
+  autoProfileAboveUs: number | null;
+  profileS: number;
+}
+
+const PROFILES: Record<Mode, Profile> = {
+  default: {
+    mode: 'default',
+    micro: [
+      { script: 'pick.bench.ts', args: [] },
+      { script: 'pick-alloc.ts', args: [] },
+    ],
+    workloads: [...WORKLOADS],
+    repeats: 3,
+    warmFirstS: 2,
+    warmNextS: 0.5,
+    measureS: 2,
+    scenario: { rate: 1000, connections: 32, warmS: 2, measureS: 4, killMeasureS: 4, killAtS: 1 },
+    autoProfileAboveUs: 45,
+    profileS: 6,
+  },
+  quick: {
+    mode: 'quick',
+    micro: [{ script: 'pick-alloc.ts', args: [] }],
+    workloads: [WORKLOADS[0]!],
+    repeats: 1,
+    warmFirstS: 0.5,
+    warmNextS: 0.25,
+    measureS: 1,
+    scenario: { rate: 1000, connections: 32, warmS: 1, measureS: 1.5, killMeasureS: 2, killAtS: 0.5 },
+    autoProfileAboveUs: null,
+    profileS: 4,
+  },
+  smoke: {
+    mode: 'smoke',
+    micro: [{ script: 'pick-alloc.ts', args: ['round-robin'] }],
+    workloads: [WORKLOADS[0]!],
+    repeats: 1,
+    warmFirstS: 0.5,
+    warmNextS: 0.25,
+    measureS: 1,
+    scenario: { rate: 500, connections: 16, warmS: 0.5, measureS: 1.5, killMeasureS: 2, killAtS: 0.5 },
+    autoProfileAboveUs: null,
+    profileS: 3,
+  },
+};
+
+export interface BenchOptions {
+  profile: Profile;
+  /** Lower-case names from --only; empty = everything the mode includes. */
+  only: string[];
+  /** --profile: CPU-profile Fairway round-robin regardless of its CPU/request. */
+  cpuProfile: boolean;
+  help: boolean;
+}
+
+export const USAGE = `npm run bench [-- FLAGS]
+
+  --quick           ≈1 minute: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
+  --smoke           ≈20 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
+                    exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
+  --only LIST       comma-separated (or repeated): micro | e2e | peers | scenarios, a target
+                    (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, http-proxy-3,
+                    fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
+  --repeats N       interleaved repeats of the throughput matrix
+  --duration S      measured seconds per throughput run
+  --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list its top self-time functions
+  -h, --help
+`;
+
+/** Parses `npm run bench` flags (argv without node and script). Throws on unknown flags. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      quick: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      only: { type: 'string', multiple: true },
+      repeats: { type: 'string' },
+      duration: { type: 'string' },
+      profile: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const mode: Mode = values.smoke === true ? 'smoke' : values.quick === true ? 'quick' : 'default';
+  const base = PROFILES[mode];
+  const profile: Profile = { ...base, micro: [...base.micro], workloads: [...base.workloads], scenario: { ...base.scenario } };
+  if (values.repeats !== undefined) {
+    const n = Number(values.repeats);
+    if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`--repeats must be an integer 1-20, got ${values.repeats}`);
+    profile.repeats = n;
+  }
+  if (values.duration !== undefined) {
+    const s = Number(values.duration);
+    if (!(s > 0 && s <= 120)) throw new Error(`--duration must be 0-120 seconds, got ${values.duration}`);
+    profile.measureS = s;
+  }
+  const only = (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  return { profile, only, cpuProfile: values.profile === true, help: values.help === true };
+}

@@ -1,0 +1,54 @@
+// CPU time and peak memory of another process, read from Linux /proc (utime+stime ticks from
+// /proc/<pid>/stat, VmHWM/VmRSS from /proc/<pid>/status). Returns null where /proc is missing.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticks: number | null = null;
+
+/** Clock ticks per second (`getconf CLK_TCK`, almost always 100). */
+export function clockTicks(): number {
+  if (ticks === null) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** utime + stime of `pid` in clock ticks, or null if it cannot be read. */
+export function cpuTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state); utime is field 14, stime field 15.
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** Peak resident set (VmHWM) of `pid` in KiB, or null. */
+export function peakRssKiB(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Busy (non-idle, non-iowait) CPU ticks of the whole machine, summed over cores, from /proc/stat. */
+export function systemBusyTicks(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  } catch {
+    return null;
+  }
+}
