@@ -1,6 +1,7 @@
 // Process entry: argv → config → Runtime, signals (TERM/INT drain, HUP reload), exit codes.
 // The only module that calls process.exit or writes the human startup lines.
 
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { CliError, HELP, parseCli, sidecarConfig, type CliOptions } from './cli.ts';
 import { ConfigError } from './config/errors.ts';
@@ -8,6 +9,7 @@ import { buildConfig, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { createLogger } from './observability/log.ts';
 import { Runtime } from './runtime.ts';
+import { runPrimary, runWorker } from './workers.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -61,6 +63,10 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const log = createLogger();
   const reloadSource = opts.configFile === null ? null : () => loadConfig(opts);
+  if (cluster.isWorker) return runWorker(config, log.child({ worker: Number(process.env['FAIRWAY_WORKER_INDEX'] ?? 0) }), reloadSource);
+  if (config.workers > 1) {
+    return runPrimary(config, { log, reloadSource, print: (line) => process.stdout.write(`${line}\n`) });
+  }
   let runtime: Runtime;
   try {
     runtime = await Runtime.start(config, { log, reloadSource });

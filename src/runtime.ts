@@ -21,6 +21,7 @@ import { Router, hostname } from './server/router.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
+import { NoConfigFileError, runtimeSource } from './admin/source.ts';
 
 /** One config generation: everything a request needs, swapped whole on reload. */
 export interface Generation extends RequestGeneration {
@@ -85,7 +86,7 @@ export class Runtime implements ExchangeContext {
         await l.listen(rt.reusePort);
       }
       if (config.admin !== null) {
-        rt.admin = new AdminServer(rt, config.admin);
+        rt.admin = new AdminServer(runtimeSource(rt), config.admin);
         await rt.admin.listen();
       }
       for (const c of rt.current.checkers) c.start();
@@ -123,7 +124,7 @@ export class Runtime implements ExchangeContext {
    * (nothing changes) when it is invalid.
    */
   reload(): Config {
-    if (this.reloadSource === null) throw new Error('no config file to reload (started from flags)');
+    if (this.reloadSource === null) throw new NoConfigFileError('no config file to reload (started from flags)');
     const config = this.reloadSource();
     this.apply(config);
     return config;

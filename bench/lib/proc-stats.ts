@@ -41,13 +41,17 @@ export function peakRssKiB(pid: number): number | null {
   }
 }
 
-/** Busy (non-idle, non-iowait) CPU ticks of the whole machine, summed over cores, from /proc/stat. */
+/**
+ * CPU ticks the whole machine spent in processes (user + nice + system) or stolen by the
+ * hypervisor (steal), summed over cores, from /proc/stat. Interrupt and softirq time are left
+ * out: loopback networking is largely softirq, which no process's utime/stime includes.
+ */
 export function systemBusyTicks(): number | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
     // cpu user nice system idle iowait irq softirq steal guest guest_nice
     const f = line.trim().split(/\s+/).slice(1).map(Number);
-    return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+    return f[0]! + f[1]! + f[2]! + f[7]!;
   } catch {
     return null;
   }

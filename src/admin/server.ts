@@ -7,9 +7,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { AdminConfig, Config } from '../config/types.ts';
-import type { Runtime } from '../runtime.ts';
-import { EventLoopMonitor, METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
-import { buildStatus, packageVersion } from './status.ts';
+import { EventLoopMonitor, METRICS_CONTENT_TYPE } from './metrics.ts';
+import { NoConfigFileError, type AdminSource } from './source.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
@@ -56,7 +55,7 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
  * answers 500; nothing a client sends can crash the process.
  */
 export class AdminServer {
-  readonly runtime: Runtime;
+  readonly source: AdminSource;
   readonly config: AdminConfig;
   readonly server: http.Server;
   private readonly tokenDigest: Buffer | null;
@@ -65,8 +64,8 @@ export class AdminServer {
   private readonly mutationsLocked: boolean;
   private closing: Promise<void> | null;
 
-  constructor(runtime: Runtime, config: AdminConfig) {
-    this.runtime = runtime;
+  constructor(source: AdminSource, config: AdminConfig) {
+    this.source = source;
     this.config = config;
     // Fixed at start, like the listen address: a reload never rebinds the admin server, and
     // re-reading the token from a reloaded config could turn authentication off.
@@ -117,7 +116,7 @@ export class AdminServer {
     });
     this.eventLoop.start();
     if (this.mutationsLocked) {
-      this.runtime.log.warn(
+      this.source.log.warn(
         { admin: this.url() },
         'admin server on a non-loopback address without a token: POST /reload is refused (set admin.token)',
       );
@@ -147,31 +146,14 @@ export class AdminServer {
     return this.closing;
   }
 
-  /** True when every data-plane listener is bound and the runtime is not draining. */
+  /** True when every data-plane listener is bound and nothing is draining. */
   isReady(): boolean {
-    const rt = this.runtime;
-    if (rt.draining) return false;
-    const ls = rt.listeners;
-    if (ls.length === 0) return false;
-    for (const l of ls) if (!l.server.listening) return false;
-    return true;
+    return this.source.isReady();
   }
 
   /** The exposition text for GET /metrics. */
-  async metricsText(): Promise<string> {
-    const rt = this.runtime;
-    const openConnections = await Promise.all(
-      rt.listeners.map(
-        (l) =>
-          new Promise<{ listener: string; count: number }>((resolve) => {
-            const listener = l.url();
-            l.server.getConnections((err, count) => resolve({ listener, count: err ? 0 : count }));
-          }),
-      ),
-    );
-    let tunnels = 0;
-    for (const l of rt.listeners) tunnels += l.tunnels.size;
-    return renderMetrics(rt, { openConnections, tunnels, eventLoop: this.eventLoop.read(), version: packageVersion() });
+  metricsText(): Promise<string> {
+    return this.source.metrics(this.eventLoop.read());
   }
 
   // ── request handling ────────────────────────────────────────────────────────────────────
@@ -210,7 +192,7 @@ export class AdminServer {
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    this.runtime.log.error({ err }, 'admin request failed');
+    this.source.log.error({ err }, 'admin request failed');
     if (res.headersSent) {
       res.destroy();
       return;
@@ -219,17 +201,17 @@ export class AdminServer {
   }
 
   /** POST /reload: same as SIGHUP. */
-  reload(req: IncomingMessage, res: ServerResponse): void {
+  async reload(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Browsers send Origin on every POST; the admin API has no browser client, so any POST
     // carrying one is a cross-site form or a DNS-rebinding page (CSRF guard).
     if (req.headers.origin !== undefined) return sendJson(res, 403, { error: 'cross-origin requests are refused' });
     if (this.mutationsLocked) {
       return sendJson(res, 403, { error: 'reload over HTTP needs admin.token when the admin server is not on loopback' });
     }
-    const log = this.runtime.log;
+    const log = this.source.log;
     let config: Config;
     try {
-      config = this.runtime.reload();
+      config = await this.source.reload();
     } catch (err) {
       if (err instanceof ConfigError) {
         const issues = err.issues.map(formatIssue);
@@ -237,7 +219,7 @@ export class AdminServer {
         return sendJson(res, 400, { error: 'invalid config', issues });
       }
       const message = err instanceof Error ? err.message : String(err);
-      if (/no config file/i.test(message)) return sendJson(res, 409, { error: message });
+      if (err instanceof NoConfigFileError) return sendJson(res, 409, { error: message });
       log.error({ err }, 'reload failed');
       return sendJson(res, 500, { error: 'reload failed', message });
     }
@@ -257,7 +239,7 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
     {
       methods: ['GET'],
       auth: false,
-      handle: (s, _req, res) => (s.isReady() ? send(res, 200, TEXT_TYPE, 'ready\n') : send(res, 503, TEXT_TYPE, s.runtime.draining ? 'draining\n' : 'not ready\n')),
+      handle: (s, _req, res) => (s.isReady() ? send(res, 200, TEXT_TYPE, 'ready\n') : send(res, 503, TEXT_TYPE, s.source.isDraining() ? 'draining\n' : 'not ready\n')),
     },
   ],
   [
@@ -268,7 +250,7 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
       handle: async (s, _req, res) => send(res, 200, METRICS_CONTENT_TYPE, await s.metricsText()),
     },
   ],
-  ['/status', { methods: ['GET'], auth: true, handle: (s, _req, res) => sendJson(res, 200, buildStatus(s.runtime)) }],
+  ['/status', { methods: ['GET'], auth: true, handle: async (s, _req, res) => sendJson(res, 200, await s.source.status()) }],
   ['/reload', { methods: ['POST'], auth: true, handle: (s, req, res) => s.reload(req, res) }],
 ]);
 

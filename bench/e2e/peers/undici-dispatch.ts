@@ -26,6 +26,7 @@ class Handler implements Dispatcher.DispatchHandler {
   constructor(res: ServerResponse) {
     this.res = res;
   }
+  onRequestStart(): void {}
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
     this.res.writeHead(status, strip(headers));
     void controller;
