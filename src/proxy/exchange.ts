@@ -3,7 +3,7 @@
 // then streams the response or answers with the proxy's own error. It owns the rule that
 // every pool.start() gets exactly one pool.finish(), on every path.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { Outcome, observeOutcome } from '../health/passive.ts';
 import type { Logger } from '../observability/log.ts';
@@ -77,7 +77,8 @@ export class Exchange implements AttemptOwner {
 
   /** Starts the first try. Called once. */
   start(): void {
-    this.res.once('close', this.onClientClose);
+    (this.res as ProxyResponse).exchange = this;
+    this.res.on('close', onResponseClose);
     this.tryNext();
   }
 
@@ -93,7 +94,7 @@ export class Exchange implements AttemptOwner {
     }
     const isRetry = this.tries > 0;
     this.tries++;
-    if (this.maxAttempts > 1) (this.tried ??= []).push(u);
+    if (this.tried !== null) this.tried.push(u);
     const attempt = new Attempt(this, u, now);
     this.current = attempt;
     this.pool.start(u, now, isRetry);
@@ -229,10 +230,16 @@ export class Exchange implements AttemptOwner {
     this.retryLog = this.retryLog === null ? reason : `${this.retryLog},${reason}`;
     const r = this.pool.config.retry;
     const delay = backoffMs(this.tries, r.backoffBaseMs, r.backoffMaxMs, this.ctx.rng);
-    setTimeout(this.retryNow, delay);
+    // The first retry creates the list of tried upstreams: a request that succeeds at once
+    // never allocates it.
+    this.tried ??= [this.current!.upstream];
+    setTimeout(retryLater, delay, this);
   }
 
-  private readonly retryNow = (): void => this.tryNext();
+  /** Runs the next try (called by the backoff timer). */
+  retry(): void {
+    this.tryNext();
+  }
 
   private finishWithError(code: ErrorCode): void {
     if (this.done) return;
@@ -246,10 +253,27 @@ export class Exchange implements AttemptOwner {
   }
 
   /** The client connection closed. If the response was not complete, stop the try. */
-  private readonly onClientClose = (): void => {
+  onClientClose(): void {
     if (this.res.writableFinished) return;
     this.done = true;
     const a = this.current;
     if (a !== null && !a.finished) a.abort(new Error('client closed'));
-  };
+  }
+}
+
+/** Backoff timer callback: a plain function with the exchange as argument, no closure per retry. */
+function retryLater(ex: Exchange): void {
+  ex.retry();
+}
+
+/**
+ * The data-plane ServerResponse: carries its Exchange so one shared 'close' listener can reach
+ * it, instead of a closure per request.
+ */
+export class ProxyResponse extends ServerResponse {
+  exchange: Exchange | null = null;
+}
+
+function onResponseClose(this: ProxyResponse): void {
+  this.exchange?.onClientClose();
 }

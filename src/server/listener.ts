@@ -1,14 +1,15 @@
 // One node:http server per listen address, with the client-facing limits from config, and the
 // connection bookkeeping a graceful drain needs. Request handling lives in handler.ts.
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ListenAddress, ServerLimits } from '../config/types.ts';
+import { ProxyResponse } from '../proxy/exchange.ts';
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export class Listener {
-  readonly server: http.Server;
+  readonly server: http.Server<typeof IncomingMessage, typeof ProxyResponse>;
   readonly address: ListenAddress;
   /** Sockets handed over to a WebSocket tunnel: no longer tracked by the http server. */
   readonly tunnels = new Set<Duplex>();
@@ -34,6 +35,7 @@ export class Listener {
         requireHostHeader: true,
         joinDuplicateHeaders: false,
         noDelay: true,
+        ServerResponse: ProxyResponse,
       },
       onRequest,
     );
