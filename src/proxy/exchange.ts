@@ -140,6 +140,10 @@ export class Exchange implements AttemptOwner {
       return false;
     }
     a.phase = Phase.ResponseStarted;
+    // Coalesce the head, a small body and its end into one write (one syscall): undici usually
+    // delivers all three in the same tick. Uncorked on the next tick, so streaming is unaffected.
+    res.cork();
+    process.nextTick(uncork, res);
     return true;
   }
 
@@ -259,6 +263,10 @@ export class Exchange implements AttemptOwner {
     const a = this.current;
     if (a !== null && !a.finished) a.abort(new Error('client closed'));
   }
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
 }
 
 /** Backoff timer callback: a plain function with the exchange as argument, no closure per retry. */

@@ -19,6 +19,7 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 export function connectionTokens(values: readonly string[]): Set<string> | null {
   let extra: Set<string> | null = null;
   for (const value of values) {
+    if (isPlainConnectionValue(value)) continue; // the usual case: nothing to parse or allocate
     for (const raw of value.split(',')) {
       const token = raw.trim().toLowerCase();
       if (token === '' || token === 'close' || HOP_BY_HOP.has(token)) continue;
@@ -26,6 +27,18 @@ export function connectionTokens(values: readonly string[]): Set<string> | null 
     }
   }
   return extra;
+}
+
+/** `keep-alive` or `close` in any case: names no extra header. */
+function isPlainConnectionValue(v: string): boolean {
+  switch (v.length) {
+    case 10:
+      return v === 'keep-alive' || v.toLowerCase() === 'keep-alive';
+    case 5:
+      return v === 'close' || v.toLowerCase() === 'close';
+    default:
+      return false;
+  }
 }
 
 export interface ForwardedRequestHeaders {
