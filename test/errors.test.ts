@@ -138,3 +138,22 @@ describe('proxy-generated errors', () => {
     expect(u.state).toBe('up');
   });
 });
+
+describe('requests undici cannot send', () => {
+  it('OPTIONS * is answered by the proxy and never counts against upstreams', async () => {
+    const [a, b] = await Promise.all([startUpstream({ name: 'a' }), startUpstream({ name: 'b' })]);
+    const p = await startProxy({ pools: { web: { upstreams: [a.url, b.url] } } });
+    const u = new URL(p.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(Number(u.port), u.hostname, () => s.write('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let out = '';
+      s.on('data', (d) => (out += d));
+      s.on('end', () => resolve(out));
+      s.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1.1 204/);
+    expect(a.hits + b.hits).toBe(0);
+    for (const up of p.runtime.current.pools.get('web')!.upstreams) expect(up.state).toBe('up');
+    expect((await fetchText(`${p.url}/`)).status).toBe(200);
+  });
+});

@@ -17,6 +17,8 @@ describe('classify', () => {
     ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', Phase.ResponseStarted, ErrorCode.BadResponse],
     ['ETIMEDOUT', Phase.Connect, ErrorCode.ConnectTimeout],
     ['ETIMEDOUT', Phase.RequestSent, ErrorCode.UpstreamTimeout],
+    ['UND_ERR_INVALID_ARG', Phase.Connect, ErrorCode.BadRequest],
+    ['UND_ERR_NOT_SUPPORTED', Phase.Connect, ErrorCode.BadRequest],
     ['SOMETHING_NEW', Phase.Connect, ErrorCode.ConnectError],
     ['SOMETHING_NEW', Phase.RequestSent, ErrorCode.UpstreamReset],
   ];

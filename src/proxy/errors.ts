@@ -95,6 +95,16 @@ export function classify(err: unknown, phase: Phase): ErrorCode {
     case 'UND_ERR_INFO':
     case 'HPE_INVALID_CONSTANT':
       return ErrorCode.BadResponse;
+    // undici refused the request itself (e.g. a request target it cannot send): the client's
+    // problem, never the upstream's.
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+    case 'ERR_INVALID_ARG_TYPE':
+    case 'ERR_INVALID_ARG_VALUE':
+    case 'ERR_INVALID_CHAR':
+    case 'ERR_HTTP_INVALID_HEADER_VALUE':
+      return ErrorCode.BadRequest;
     case 'ETIMEDOUT':
       return phase === Phase.Connect ? ErrorCode.ConnectTimeout : ErrorCode.UpstreamTimeout;
     default:

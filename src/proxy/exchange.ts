@@ -171,6 +171,12 @@ export class Exchange implements AttemptOwner {
     }
     const phase = a.phase;
     const code = classify(err, phase);
+    if (code === ErrorCode.BadRequest) {
+      // undici refused to send this request: nothing to do with the upstream, nothing to retry.
+      this.settle(a, Outcome.Neutral, code);
+      this.finishWithError(code);
+      return;
+    }
     this.settle(a, isConnectFailure(code) && phase === Phase.Connect ? Outcome.ConnectFailure : Outcome.Failure, code);
     this.ctx.log.debug({ pool: this.pool.name, upstream: a.upstream.origin, code, phase, err: err.message }, 'try failed');
 
@@ -226,7 +232,10 @@ export class Exchange implements AttemptOwner {
   private bodyReplayableAfter(phase: Phase): boolean {
     if (this.replayable) return true;
     const body = this.opts.body as IncomingMessage;
-    return phase === Phase.Connect && !body.readableDidRead && !body.destroyed;
+    // undici writes (and so reads) a stream body only once connected (client-h1 writeH1): a
+    // try that failed in the connect phase left every byte in the stream. (readableDidRead is
+    // no guide: the http server's own buffering sets it.)
+    return phase === Phase.Connect && !body.destroyed && !body.readableEnded;
   }
 
   private scheduleRetry(reason: string): void {

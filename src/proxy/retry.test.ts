@@ -17,6 +17,7 @@ describe('isRetryable (the retry table)', () => {
     [Phase.Connect, ErrorCode.ConnectRefused, false, true, true],
     [Phase.Connect, ErrorCode.ConnectTimeout, false, true, true],
     [Phase.Connect, ErrorCode.ConnectRefused, true, false, false],
+    [Phase.Connect, ErrorCode.BadRequest, true, true, false],
     [Phase.RequestSent, ErrorCode.UpstreamReset, true, true, true],
     [Phase.RequestSent, ErrorCode.UpstreamReset, false, true, false],
     [Phase.RequestSent, ErrorCode.UpstreamTimeout, true, true, true],

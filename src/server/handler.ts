@@ -32,6 +32,7 @@ export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage
 
     const path = originFormPath(req.url);
     if (path === null) return respondError(res, ErrorCode.BadRequest, draining);
+    if (path === '*') return respondAsterisk(req, res, draining);
     const pool = gen.router.match(hostname(fwd.host ?? undefined), path);
     if (pool === undefined) return respondError(res, ErrorCode.NoRoute, draining);
 
@@ -74,6 +75,19 @@ export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage
       new Exchange(ctx, req, res, pool, opts, idempotent, body !== req).start();
     });
   };
+}
+
+/**
+ * `OPTIONS *` asks about the server itself, which is this proxy (RFC 9110 §9.3.7): answered
+ * here. Any other method with `*` is malformed (400). Never forwarded: upstreams are not the
+ * server the client addressed, and undici cannot send it anyway.
+ */
+function respondAsterisk(req: IncomingMessage, res: ServerResponse, draining: boolean): void {
+  if (req.method !== 'OPTIONS') return respondError(res, ErrorCode.BadRequest, draining);
+  const headers = ['allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'content-length', '0'];
+  if (draining) headers.push('connection', 'close');
+  res.writeHead(204, headers);
+  res.end();
 }
 
 /**
