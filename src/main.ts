@@ -5,7 +5,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { CliError, HELP, parseCli, sidecarConfig, type CliOptions } from './cli.ts';
 import { ConfigError } from './config/errors.ts';
-import { buildConfig, loadConfigFile } from './config/load.ts';
+import { buildConfig, loadConfigFile, parseConfigText } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { createLogger } from './observability/log.ts';
 import { Runtime } from './runtime.ts';
@@ -16,13 +16,33 @@ function version(): string {
   return pkg.version;
 }
 
-function loadConfig(opts: CliOptions): Config {
+/** A validated config and the file text it came from (null for the flags-only form). */
+export interface LoadedConfig {
+  config: Config;
+  text: string | null;
+}
+
+/** Validates `text` (the file's content; null = flags only) the way the CLI options say. */
+function parseConfig(opts: CliOptions, text: string | null): Config {
   const env = process.env;
-  if (opts.configFile === null) return buildConfig(sidecarConfig(opts), { env });
+  if (opts.configFile === null || text === null) return buildConfig(sidecarConfig(opts), { env });
   const overrides: { listen?: string[]; admin?: string } = {};
   if (opts.listen.length > 0) overrides.listen = opts.listen;
   if (opts.admin !== null) overrides.admin = opts.admin;
-  return loadConfigFile(opts.configFile, { env, overrides });
+  return parseConfigText(text, opts.configFile, { env, overrides });
+}
+
+/** Reads the config file (if any) and validates it. Throws ConfigError. */
+function loadConfig(opts: CliOptions): LoadedConfig {
+  if (opts.configFile === null) return { config: parseConfig(opts, null), text: null };
+  let text: string;
+  try {
+    text = readFileSync(opts.configFile, 'utf8');
+  } catch {
+    // The loader words a missing/unreadable file as a ConfigError naming the file.
+    return { config: loadConfigFile(opts.configFile), text: null };
+  }
+  return { config: parseConfig(opts, text), text };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -45,9 +65,19 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  let config: Config;
+  const log = createLogger();
+  if (cluster.isWorker) {
+    // A worker runs the config its primary validated, sent over IPC: never the file as it
+    // happens to be on disk when the worker (re)starts.
+    return runWorker({
+      log: log.child({ worker: Number(process.env['FAIRWAY_WORKER_INDEX'] ?? 0) }),
+      parse: (text) => parseConfig(opts, text),
+    });
+  }
+
+  let loaded: LoadedConfig;
   try {
-    config = loadConfig(opts);
+    loaded = loadConfig(opts);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.format()}\n`);
@@ -56,17 +86,17 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const config = loaded.config;
   if (opts.command === 'check') {
     process.stdout.write(`${config.source ?? 'config'}: OK (${config.pools.size} pool${config.pools.size === 1 ? '' : 's'}, ${config.routes.length} route${config.routes.length === 1 ? '' : 's'})\n`);
     return 0;
   }
 
-  const log = createLogger();
-  const reloadSource = opts.configFile === null ? null : () => loadConfig(opts);
-  if (cluster.isWorker) return runWorker(config, log.child({ worker: Number(process.env['FAIRWAY_WORKER_INDEX'] ?? 0) }), reloadSource);
   if (config.workers > 1) {
-    return runPrimary(config, { log, reloadSource, print: (line) => process.stdout.write(`${line}\n`) });
+    const reload = opts.configFile === null ? null : () => loadConfig(opts);
+    return runPrimary(loaded, { log, reloadSource: reload, print: (line) => process.stdout.write(`${line}\n`) });
   }
+  const reloadSource = opts.configFile === null ? null : () => loadConfig(opts).config;
   let runtime: Runtime;
   try {
     runtime = await Runtime.start(config, { log, reloadSource });

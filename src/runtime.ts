@@ -50,6 +50,8 @@ export class Runtime implements ExchangeContext {
   readonly listeners: Listener[];
   admin: AdminServer | null;
   private readonly registry: Registry;
+  /** Ends expired ejections on idle pools too, so /status and metrics never show a stale state. */
+  private readonly readmitTimer: NodeJS.Timeout;
   private readonly reloadSource: (() => Config) | null;
   private readonly reusePort: boolean;
 
@@ -65,6 +67,11 @@ export class Runtime implements ExchangeContext {
     this.listeners = [];
     this.admin = null;
     this.current = this.build(config);
+    this.readmitTimer = setInterval(() => {
+      const now = this.clock();
+      for (const pool of this.current.pools.values()) if (now >= pool.nextReadmitAt) pool.readmitExpired(now);
+    }, 250);
+    this.readmitTimer.unref();
   }
 
   /** Builds the graph from `config`, binds every listener and the admin server, starts health checks. */
@@ -165,6 +172,7 @@ export class Runtime implements ExchangeContext {
    */
   async close(drainMs: number = this.current.config.shutdown.drainTimeoutMs): Promise<void> {
     this.draining = true;
+    clearInterval(this.readmitTimer);
     for (const c of this.current.checkers) c.stop();
     const closed = Promise.all(this.listeners.map((l) => l.close()));
     const sweep = setInterval(() => {

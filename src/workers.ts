@@ -18,11 +18,13 @@ import { Runtime } from './runtime.ts';
 
 /** Messages between primary and workers. Requests carry an id; replies echo it. */
 type ToWorker =
+  | { type: 'config'; text: string | null }
   | { type: 'metrics'; id: number }
   | { type: 'status'; id: number }
-  | { type: 'reload'; id: number }
+  | { type: 'reload'; id: number; text: string | null }
   | { type: 'drain' };
 type FromWorker =
+  | { type: 'hello' }
   | { type: 'ready'; urls: string[] }
   | { type: 'reply'; id: number; ok: boolean; value?: unknown; issues?: string[]; error?: string };
 
@@ -30,12 +32,30 @@ const ASK_TIMEOUT_MS = 5000;
 
 // ── worker side ───────────────────────────────────────────────────────────────────────────
 
+export interface WorkerOptions {
+  log: Logger;
+  /** Validates config text from the primary (null = the flags-only form). Throws ConfigError. */
+  parse: (text: string | null) => Config;
+}
+
 /**
- * Runs one worker: a Runtime without an admin server (the primary has it), answering the
- * primary's questions. Resolves with the exit code once drained.
+ * Runs one worker: asks the primary for the config it validated, runs a Runtime without an
+ * admin server (the primary has it), and answers the primary's questions. Resolves with the
+ * exit code once drained.
  */
-export async function runWorker(config: Config, log: Logger, reloadSource: (() => Config) | null): Promise<number> {
-  const rt = await Runtime.start({ ...config, admin: null }, { log, reloadSource });
+export async function runWorker(opts: WorkerOptions): Promise<number> {
+  const { log } = opts;
+  const text = await new Promise<string | null>((resolve) => {
+    const onMessage = (m: ToWorker): void => {
+      if (m.type !== 'config') return;
+      process.off('message', onMessage);
+      resolve(m.text);
+    };
+    process.on('message', onMessage);
+    process.send!({ type: 'hello' } satisfies FromWorker);
+  });
+  const config = opts.parse(text);
+  const rt = await Runtime.start({ ...config, admin: null }, { log, reloadSource: null });
   const loop = new EventLoopMonitor();
   loop.start();
   const send = (m: FromWorker): void => {
@@ -75,7 +95,7 @@ export async function runWorker(config: Config, log: Logger, reloadSource: (() =
           return;
         case 'reload':
           try {
-            rt.reload();
+            rt.apply(opts.parse(m.text));
             send({ type: 'reply', id: m.id, ok: true });
           } catch (err) {
             const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : undefined;
@@ -96,10 +116,16 @@ interface Slot {
   urls: string[];
 }
 
+/** A validated config and the file text it came from (null for the flags-only form). */
+export interface ValidatedConfig {
+  config: Config;
+  text: string | null;
+}
+
 export interface PrimaryOptions {
   log: Logger;
-  /** Reads and validates the config file again; null when started from flags. */
-  reloadSource: (() => Config) | null;
+  /** Reads and validates the config file again; null when started from flags. Throws ConfigError. */
+  reloadSource: (() => ValidatedConfig) | null;
   /** Human lines (listening addresses) go here. */
   print: (line: string) => void;
 }
@@ -108,8 +134,11 @@ export interface PrimaryOptions {
  * Runs the primary: forks `config.workers` workers, prints the listening lines once all are
  * ready, runs the admin server, handles signals. Resolves with the exit code.
  */
-export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<number> {
+export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions): Promise<number> {
   const { log } = opts;
+  const config = initial.config;
+  /** The text every worker runs, new ones included: only ever a validated one. */
+  let text = initial.text;
   const slots: Slot[] = [];
   const pending = new Map<number, { resolve: (m: FromWorker & { type: 'reply' }) => void; timer: NodeJS.Timeout }>();
   let nextId = 1;
@@ -117,11 +146,14 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   let draining = false;
   let current = config;
 
-  const fork = (index: number): Slot => {
+  const fork = (index: number, failures = 0): Slot => {
     const worker = cluster.fork({ FAIRWAY_WORKER_INDEX: String(index) });
     const slot: Slot = { index, worker, ready: false, urls: [] };
+    const forkedAt = Date.now();
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') {
+      if (m.type === 'hello') {
+        worker.send({ type: 'config', text } satisfies ToWorker);
+      } else if (m.type === 'ready') {
         slot.ready = true;
         slot.urls = m.urls;
       } else if (m.type === 'reply') {
@@ -136,8 +168,15 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     worker.on('exit', (code, signal) => {
       slot.ready = false;
       if (stopping) return;
-      log.error({ worker: index, pid: worker.process.pid, code, signal }, 'worker exited; starting a new one');
-      slots[index] = fork(index);
+      // A worker that keeps dying soon after its start is restarted with growing delays
+      // (0.25 s, 0.5 s, … up to 10 s), never in a tight loop.
+      const quick = Date.now() - forkedAt < 5000;
+      const n = quick ? failures + 1 : 0;
+      const delayMs = n === 0 ? 0 : Math.min(10_000, 250 * 2 ** (n - 1));
+      log.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'worker exited; starting a new one');
+      setTimeout(() => {
+        if (!stopping) slots[index] = fork(index, n);
+      }, delayMs);
     });
     return slot;
   };
@@ -146,13 +185,17 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   const ask = (slot: Slot, type: 'metrics' | 'status' | 'reload'): Promise<FromWorker & { type: 'reply' }> =>
     new Promise((resolve) => {
       const id = nextId++;
+      if (slot.worker.isDead() || !slot.worker.isConnected()) {
+        resolve({ type: 'reply', id, ok: false, error: `worker ${slot.index} is restarting` });
+        return;
+      }
       const timer = setTimeout(() => {
         pending.delete(id);
         resolve({ type: 'reply', id, ok: false, error: `worker ${slot.index} did not answer` });
       }, ASK_TIMEOUT_MS);
       pending.set(id, { resolve, timer });
       try {
-        slot.worker.send({ type, id } satisfies ToWorker);
+        slot.worker.send((type === 'reload' ? { type, id, text } : { type, id }) satisfies ToWorker);
       } catch (err) {
         clearTimeout(timer);
         pending.delete(id);
@@ -214,12 +257,15 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     },
     async reload() {
       if (opts.reloadSource === null) throw new NoConfigFileError('no config file to reload (started from flags)');
-      const next = opts.reloadSource(); // validates here first: an invalid file reaches no worker
+      // Validated here first: an invalid file reaches no worker, and every worker (a restarted
+      // one too) gets exactly this text.
+      const next = opts.reloadSource();
+      text = next.text;
+      current = next.config;
       const replies = await Promise.all(slots.map((s) => ask(s, 'reload')));
       const failed = replies.find((r) => !r.ok);
       if (failed !== undefined) throw new Error(`a worker refused the reload: ${failed.error ?? 'unknown error'}`);
-      current = next;
-      return next;
+      return next.config;
     },
   };
 

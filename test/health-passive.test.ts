@@ -192,3 +192,27 @@ describe('passive health', () => {
     console.info(`[health-passive] ejection durations observed: ${first} ms then ${second} ms (base ${BASE_EJECTION_MS} ms)`);
   });
 });
+
+describe('re-admission on an idle pool', () => {
+  it('an ejection that ran out shows as up without any traffic', async () => {
+    const a = await startUpstream({ name: 'a', behavior: { kind: 'status', status: 503 } });
+    const b = await startUpstream({ name: 'b' });
+    const p = await startProxy({
+      pools: {
+        web: {
+          balancer: 'round-robin',
+          upstreams: [a.url, b.url],
+          retry: { attempts: 1 },
+          passive: { consecutiveFailures: 1, baseEjectionTime: '300ms' },
+        },
+      },
+    });
+    const ua = p.runtime.current.pools.get('web')!.upstreams[0]!;
+    await waitFor(async () => {
+      await fetchText(`${p.url}/`);
+      return ua.state === 'ejected';
+    }, { message: 'a ejected' });
+    // No more requests: the state must still turn back to up on its own.
+    await waitFor(() => ua.state === 'up', { timeoutMs: 300 + 2000, message: 'a re-admitted while idle' });
+  });
+});

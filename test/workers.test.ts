@@ -68,12 +68,16 @@ describe('workers: 2', () => {
     const pids = async (): Promise<number[]> =>
       (JSON.parse((await fetchText(`${admin}/status`)).body) as { workers: { pid?: number }[] }).workers.map((w) => w.pid ?? 0);
     const before = await pids();
+    // The file changes on disk without a reload: the replacement must run the validated config
+    // the others run, not whatever the file says now.
+    writeFileSync(file, 'pools: [broken\n');
     process.kill(before[0]!, 'SIGKILL');
     await waitFor(async () => {
       const now = await pids();
       return now.length === 2 && now.every((p) => p > 0) && !now.includes(before[0]!);
     }, { timeoutMs: 15_000, message: 'a replacement worker' });
-    expect((await fetchText(`${url}/`)).body).toBe('a\n');
+    for (let i = 0; i < 10; i++) expect((await fetchText(`${url}/`, { headers: { connection: 'close' } })).body).toBe('a\n');
+    expect((await fetchText(`${admin}/readyz`)).status).toBe(200);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
   });
