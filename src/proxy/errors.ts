@@ -29,6 +29,9 @@ export const ErrorCode = {
   BadResponse: 'bad-response',
   BodyTooLarge: 'body-too-large',
   BadRequest: 'bad-request',
+  HeadersTooLarge: 'headers-too-large',
+  RequestTimeout: 'request-timeout',
+  MethodNotAllowed: 'method-not-allowed',
   ClientAbort: 'client-abort',
   Draining: 'draining',
   Internal: 'internal',
@@ -49,6 +52,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   'bad-response': 502,
   'body-too-large': 413,
   'bad-request': 400,
+  'headers-too-large': 431,
+  'request-timeout': 408,
+  'method-not-allowed': 405,
   'client-abort': 499,
   draining: 503,
   internal: 502,
@@ -105,9 +111,13 @@ export function classify(err: unknown, phase: Phase): ErrorCode {
     case 'ERR_INVALID_CHAR':
     case 'ERR_HTTP_INVALID_HEADER_VALUE':
       return ErrorCode.BadRequest;
+    case 'FAIRWAY_BODY_TOO_LARGE':
+      return ErrorCode.BodyTooLarge;
     case 'ETIMEDOUT':
       return phase === Phase.Connect ? ErrorCode.ConnectTimeout : ErrorCode.UpstreamTimeout;
     default:
+      // undici's parser errors carry no code, only their name.
+      if ((err as { name?: unknown } | null)?.name === 'HTTPParserError') return ErrorCode.BadResponse;
       if (typeof code === 'string') {
         if (code.startsWith('HPE_')) return ErrorCode.BadResponse;
         if (CONNECT_ERRNOS.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {

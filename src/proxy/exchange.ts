@@ -4,6 +4,7 @@
 // every pool.start() gets exactly one pool.finish(), on every path.
 
 import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Outcome, observeOutcome } from '../health/passive.ts';
 import type { Logger } from '../observability/log.ts';
@@ -171,8 +172,9 @@ export class Exchange implements AttemptOwner {
     }
     const phase = a.phase;
     const code = classify(err, phase);
-    if (code === ErrorCode.BadRequest) {
-      // undici refused to send this request: nothing to do with the upstream, nothing to retry.
+    if (code === ErrorCode.BadRequest || code === ErrorCode.BodyTooLarge) {
+      // undici refused to send this request, or its body outgrew the limit: nothing to do
+      // with the upstream, nothing to retry.
       this.settle(a, Outcome.Neutral, code);
       this.finishWithError(code);
       return;
@@ -231,7 +233,7 @@ export class Exchange implements AttemptOwner {
    */
   private bodyReplayableAfter(phase: Phase): boolean {
     if (this.replayable) return true;
-    const body = this.opts.body as IncomingMessage;
+    const body = this.opts.body as Readable;
     // undici writes (and so reads) a stream body only once connected (client-h1 writeH1): a
     // try that failed in the connect phase left every byte in the stream. (readableDidRead is
     // no guide: the http server's own buffering sets it.)
@@ -257,7 +259,8 @@ export class Exchange implements AttemptOwner {
   private finishWithError(code: ErrorCode): void {
     if (this.done) return;
     this.done = true;
-    respondError(this.res, code, this.ctx.isDraining());
+    // An unread or partly read request body means the connection cannot be reused.
+    respondError(this.res, code, this.ctx.isDraining() || code === ErrorCode.BodyTooLarge);
   }
 
   /** The client connection is gone before its response was complete. */

@@ -3,6 +3,7 @@
 // stream with what was read pushed back in front (streamed once, not replayable).
 
 import type { IncomingMessage } from 'node:http';
+import { Transform } from 'node:stream';
 
 export type CollectResult = Buffer | IncomingMessage;
 
@@ -49,4 +50,26 @@ export function collectBody(req: IncomingMessage, limitBytes: number, done: (bod
   req.on('end', onEnd);
   req.on('error', onGone);
   req.on('close', onGone);
+}
+
+/**
+ * A pass-through that fails with code FAIRWAY_BODY_TOO_LARGE once more than `maxBytes` went
+ * through: the size limit for request bodies without Content-Length (a declared length is
+ * checked before anything is read). Only used when a limit is configured.
+ */
+export function limitBody(source: IncomingMessage, maxBytes: number): Transform {
+  let seen = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        cb(Object.assign(new Error(`request body larger than ${maxBytes} bytes`), { code: 'FAIRWAY_BODY_TOO_LARGE' }));
+        return;
+      }
+      cb(null, chunk);
+    },
+  });
+  source.on('error', (err) => limiter.destroy(err));
+  source.pipe(limiter);
+  return limiter;
 }

@@ -1,7 +1,7 @@
 // Responses the proxy produces itself: a short plain-text body and an x-fairway-error header
 // naming the cause. Never includes upstream details or header values.
 
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { STATUS_OF, type ErrorCode } from './errors.ts';
 
 const MESSAGES: Readonly<Record<ErrorCode, string>> = {
@@ -17,6 +17,9 @@ const MESSAGES: Readonly<Record<ErrorCode, string>> = {
   'bad-response': 'The upstream sent a malformed response.',
   'body-too-large': 'The request body is too large.',
   'bad-request': 'Bad request.',
+  'headers-too-large': 'The request headers are too large.',
+  'request-timeout': 'The request was not received in time.',
+  'method-not-allowed': 'This method is not supported by the proxy.',
   'client-abort': 'Client closed the request.',
   draining: 'The proxy is shutting down.',
   internal: 'Internal proxy error.',
@@ -26,6 +29,20 @@ const MESSAGES: Readonly<Record<ErrorCode, string>> = {
 const BODIES = new Map<ErrorCode, Buffer>(
   (Object.keys(MESSAGES) as ErrorCode[]).map((code) => [code, Buffer.from(`${STATUS_OF[code]} ${MESSAGES[code]}\n`)]),
 );
+
+/**
+ * The same error as a complete raw HTTP/1.1 response that closes the connection: for sockets
+ * outside a ServerResponse (parse errors, refused upgrades, CONNECT).
+ */
+export function rawErrorResponse(code: ErrorCode): string {
+  const status = STATUS_OF[code];
+  const body = BODIES.get(code)!;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+    `content-length: ${body.length}\r\nx-fairway-error: ${code}\r\ncache-control: no-store\r\n` +
+    `${status === 503 ? 'retry-after: 1\r\n' : ''}\r\n${body.toString('latin1')}`
+  );
+}
 
 /**
  * Answers with the proxy's own error for `code`. A 503 carries `Retry-After: 1`.

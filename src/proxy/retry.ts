@@ -29,7 +29,7 @@ export function isRetryable(
 ): boolean {
   if (!bodyReplayable) return false;
   if (phase === Phase.ResponseStarted) return false;
-  if (code === ErrorCode.BadRequest || code === ErrorCode.Internal) return false; // another upstream would refuse it too
+  if (code === ErrorCode.BadRequest || code === ErrorCode.BodyTooLarge || code === ErrorCode.Internal) return false; // another upstream would refuse it too
   if (phase === Phase.Connect) return true;
   if (!idempotent) return false;
   switch (code) {

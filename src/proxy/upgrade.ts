@@ -8,7 +8,9 @@ import type { Dispatcher } from 'undici';
 import { Outcome, observeOutcome } from '../health/passive.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
-import { ErrorCode, Phase, STATUS_OF, classify, isConnectFailure } from './errors.ts';
+import { STATUS_CODES } from 'node:http';
+import { ErrorCode, Phase, classify, isConnectFailure } from './errors.ts';
+import { rawErrorResponse } from './respond.ts';
 import type { ExchangeContext } from './exchange.ts';
 import { forwardResponseHeaders } from './headers.ts';
 
@@ -17,15 +19,12 @@ type Headers = Record<string, string | string[] | undefined>;
 
 /** Writes a proxy error as a raw HTTP response on a socket that asked to upgrade, then closes it. */
 export function rejectUpgrade(socket: Duplex, code: ErrorCode): void {
-  const status = STATUS_OF[code];
-  if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status} Error\r\nconnection: close\r\ncontent-length: 0\r\nx-fairway-error: ${code}\r\n\r\n`);
-  }
-  socket.destroy();
+  if (socket.writable) socket.end(rawErrorResponse(code));
+  else socket.destroy();
 }
 
 function headerBlock(status: number, list: readonly string[]): string {
-  let s = `HTTP/1.1 ${status} ${status === 101 ? 'Switching Protocols' : 'Upstream Response'}\r\n`;
+  let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
   for (let i = 0; i < list.length; i += 2) s += `${list[i]}: ${list[i + 1]}\r\n`;
   return `${s}\r\n`;
 }

@@ -7,7 +7,8 @@ import type { Pool } from '../pool/pool.ts';
 import { ErrorCode } from '../proxy/errors.ts';
 import { Exchange, type Body, type ExchangeContext } from '../proxy/exchange.ts';
 import { clientAddressOf, forwardRequestHeaders } from '../proxy/headers.ts';
-import { collectBody } from '../proxy/replay-buffer.ts';
+import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
+import type { Readable } from 'node:stream';
 import { respondError } from '../proxy/respond.ts';
 import { isIdempotent } from '../proxy/retry.ts';
 import { hostname, type Router } from './router.ts';
@@ -30,6 +31,10 @@ export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage
     const fwd = forwardRequestHeaders(req.rawHeaders, clientAddressOf(req.socket.remoteAddress), 'http');
     if (fwd.hostCount > 1) return respondError(res, ErrorCode.BadRequest, true);
 
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+    if (fwd.host === null && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+      return respondError(res, ErrorCode.BadRequest, true);
+    }
     const path = originFormPath(req.url);
     if (path === null) return respondError(res, ErrorCode.BadRequest, draining);
     if (path === '*') return respondAsterisk(req, res, draining);
@@ -63,15 +68,18 @@ export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage
       new Exchange(ctx, req, res, pool, opts, idempotent, true).start();
       return;
     }
+    // Without Content-Length the size limit is enforced while the body streams.
+    const stream = (): Readable => (maxBody > 0 && fwd.contentLength < 0 ? limitBody(req, maxBody) : req);
     const fitsBuffer = fwd.contentLength <= retry.bufferBytes; // -1 (chunked) fits until proven otherwise
     if (retry.attempts === 1 || !fitsBuffer) {
-      opts.body = req;
+      opts.body = stream();
       new Exchange(ctx, req, res, pool, opts, idempotent, false).start();
       return;
     }
     collectBody(req, retry.bufferBytes, (body: Body | null) => {
       if (body === null) return; // the client went away while sending
-      opts.body = body;
+      if (maxBody > 0 && Buffer.isBuffer(body) && body.length > maxBody) return respondError(res, ErrorCode.BodyTooLarge, true);
+      opts.body = body === req ? stream() : body;
       new Exchange(ctx, req, res, pool, opts, idempotent, body !== req).start();
     });
   };

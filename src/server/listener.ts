@@ -4,7 +4,9 @@
 import http, { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ListenAddress, ServerLimits } from '../config/types.ts';
+import { ErrorCode } from '../proxy/errors.ts';
 import { ProxyResponse } from '../proxy/exchange.ts';
+import { rawErrorResponse } from '../proxy/respond.ts';
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -32,7 +34,8 @@ export class Listener {
         requestTimeout,
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         connectionsCheckingInterval: 1000,
-        requireHostHeader: true,
+        // Checked in the handler instead, so the 400 carries x-fairway-error like every other.
+        requireHostHeader: false,
         joinDuplicateHeaders: false,
         noDelay: true,
         ServerResponse: ProxyResponse,
@@ -40,15 +43,25 @@ export class Listener {
       onRequest,
     );
     this.server.on('upgrade', onUpgrade);
-    // Never let a socket error (client reset) become an uncaught exception.
+    // Never let a socket error (client reset) become an uncaught exception; answer parse
+    // errors with the proxy's own error responses.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable || err.code === 'ECONNRESET') {
         socket.destroy();
         return;
       }
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\nx-fairway-error: bad-request\r\n\r\n`);
+      const code =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? ErrorCode.HeadersTooLarge
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? ErrorCode.RequestTimeout
+            : ErrorCode.BadRequest;
+      socket.end(rawErrorResponse(code));
+    });
+    // A reverse proxy does not tunnel CONNECT.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => {});
+      socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
     });
   }
 
