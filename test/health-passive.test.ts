@@ -1,6 +1,7 @@
 // Passive health against real upstreams, with no heartbeat configured: a dead upstream is
 // taken out by its first connect failure, a failing one is ejected after consecutive failures
 // for base × times ejected, the ejection cap holds, and client aborts never count.
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Upstream } from '../src/pool/upstream.ts';
 import { fetchText } from './helpers/http.ts';
@@ -214,5 +215,29 @@ describe('re-admission on an idle pool', () => {
     }, { message: 'a ejected' });
     // No more requests: the state must still turn back to up on its own.
     await waitFor(() => ua.state === 'up', { timeoutMs: 300 + 2000, message: 'a re-admitted while idle' });
+  });
+});
+
+describe('clients that leave mid-upload', () => {
+  it('are never counted against the upstream', async () => {
+    const a = await startUpstream({ name: 'a', behavior: { kind: 'echo' } });
+    const p = await startProxy({ pools: { web: { upstreams: [a.url], retry: { attempts: 1 }, passive: { consecutiveFailures: 1 } } } });
+    const u = new URL(p.url);
+    for (let i = 0; i < 10; i++) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(Number(u.port), u.hostname, () => {
+          s.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n');
+          // Leave once the upstream has started receiving it.
+          void waitFor(() => a.active > 0, { message: 'upload reached upstream' }).then(() => s.destroy(), () => s.destroy());
+        });
+        s.on('close', () => resolve());
+        s.on('error', () => {});
+      });
+    }
+    const up = p.runtime.current.pools.get('web')!.upstreams[0]!;
+    await waitFor(() => up.inflight === 0, { message: 'in-flight back to 0' });
+    expect(up.state).toBe('up');
+    expect(up.failures).toBe(0);
+    expect((await fetchText(`${p.url}/`, { method: 'POST', body: 'ok' })).body).toBe('ok');
   });
 });
