@@ -45,8 +45,20 @@ describe('crossCheck: routes', () => {
     expect(check({ routes: [{ pool: 'zzzzzz' }] })).toEqual(["routes[0].pool: unknown pool 'zzzzzz' (pools: api, web)"]);
   });
 
-  it('skips routes the schema rejects (it reports them itself)', () => {
-    expect(check({ routes: [{ pool: 5 }, { match: { host: 'a:1' }, pool: 'nope' }] })).toEqual([]);
+  it('skips the keys of a route the schema rejects (it reports them itself), judging the others', () => {
+    expect(check({ routes: [{ match: { host: 'a:1' }, pool: 5 }, { pool: 'api' }] })).toEqual([]);
+    expect(check({ routes: [{ pool: 5 }, { match: { host: 'a:1' }, pool: 'nope' }, 'web'] })).toEqual([
+      "routes[1].pool: unknown pool 'nope' (pools: api, web)",
+      'routes[1]: unreachable: routes[0] has no match and takes every request; put more specific routes first',
+    ]);
+  });
+
+  it('does not take a route with an unknown key and no match for a catch-all (the key may be match misspelled)', () => {
+    expect(check({ routes: [{ mach: { pathPrefix: '/a' }, pool: 'api' }, { match: { pathPrefix: '/a/b' }, pool: 'web' }] })).toEqual([]);
+  });
+
+  it('names no unknown pool when there are no pools at all', () => {
+    expect(crossCheck({ listen: ':8080', pools: {}, routes: [{ pool: 'api' }] })).toEqual([]);
   });
 });
 

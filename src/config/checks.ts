@@ -1,7 +1,7 @@
 // Rules that span several keys: routes name existing pools and are all reachable, upstream
 // origins are unique per pool, timeouts are ordered, listeners do not collide. Each rule reads
-// only the parts of the config that are valid on their own, so it can report alongside schema
-// issues instead of waiting for them to be fixed.
+// only the keys it needs, each one parsed on its own, so it reports alongside schema issues
+// elsewhere (even next to it in the same mapping) instead of waiting for them to be fixed.
 
 import { isIPv4 } from 'node:net';
 import { formatKeyPath, suggestion, type KeyPath, type PathIssue } from './errors.ts';
@@ -10,11 +10,13 @@ import {
   adminSchema,
   backoffSchema,
   healthCheckSchema,
-  listenSchema,
+  listenAddressSchema,
+  parseFields,
   parsePart,
   passiveSchema,
   routeSchema,
   serverSchema,
+  upstreamObjectSchema,
   upstreamSchema,
 } from './schema.ts';
 import type { ListenAddress } from './types.ts';
@@ -28,8 +30,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 const ms = (v: string | number): number => parseDuration(v);
 
 /**
- * Every cross-field problem of an expanded raw config. Parts that fail the schema are skipped
- * (the schema reports them), so no problem is reported twice.
+ * Every cross-field problem of an expanded raw config. A rule whose keys fail the schema is
+ * skipped (the schema reports them), so no problem is reported twice.
  */
 export function crossCheck(raw: unknown): PathIssue[] {
   const issues: PathIssue[] = [];
@@ -44,12 +46,12 @@ export function crossCheck(raw: unknown): PathIssue[] {
 
 /** Node's HTTP server refuses to start when headersTimeout exceeds a non-zero requestTimeout. */
 function checkServer(rawServer: unknown, issues: PathIssue[]): void {
-  const server = parsePart(serverSchema, rawServer ?? {});
+  const server = parseFields(serverSchema.unwrap(), rawServer ?? {}, ['headersTimeout', 'requestTimeout']);
   if (server === undefined) return;
   const requestMs = ms(server.requestTimeout);
   if (requestMs === 0 || ms(server.headersTimeout) <= requestMs) return;
   issues.push(
-    isRecord(rawServer) && 'headersTimeout' in rawServer
+    isRecord(rawServer) && Object.hasOwn(rawServer, 'headersTimeout')
       ? { path: ['server', 'headersTimeout'], message: `must not exceed requestTimeout (${server.requestTimeout})` }
       : { path: ['server', 'requestTimeout'], message: `must be 0 (off) or at least headersTimeout (${server.headersTimeout} by default)` },
   );
@@ -60,30 +62,31 @@ function checkPool(path: KeyPath, pool: Record<string, unknown>, issues: PathIss
   if (Array.isArray(upstreams)) {
     const seen = new Map<string, number>();
     upstreams.forEach((item: unknown, i) => {
-      const upstream = parsePart(upstreamSchema, item);
-      if (upstream === undefined) return;
-      const { origin } = parseUpstreamUrl(typeof upstream === 'string' ? upstream : upstream.url);
+      // Only the URL matters here: a mapping with a bad weight or an unknown key still has one.
+      const url = isRecord(item) ? parseFields(upstreamObjectSchema, item, ['url'])?.url : parsePart(upstreamSchema, item);
+      if (typeof url !== 'string') return;
+      const { origin } = parseUpstreamUrl(url);
       const first = seen.get(origin);
-      const at = typeof upstream === 'string' ? [...path, 'upstreams', i] : [...path, 'upstreams', i, 'url'];
+      const at = isRecord(item) ? [...path, 'upstreams', i, 'url'] : [...path, 'upstreams', i];
       if (first === undefined) seen.set(origin, i);
       else issues.push({ path: at, message: `duplicate upstream ${origin} (same as upstreams[${first}])` });
     });
   }
 
   const rawHealth = pool['healthCheck'];
-  const health = isRecord(rawHealth) ? parsePart(healthCheckSchema, rawHealth) : undefined;
+  const health = isRecord(rawHealth) ? parseFields(healthCheckSchema, rawHealth, ['interval', 'timeout']) : undefined;
   if (health && isRecord(rawHealth) && ms(health.timeout) >= ms(health.interval)) {
     issues.push(
-      'timeout' in rawHealth
+      Object.hasOwn(rawHealth, 'timeout')
         ? { path: [...path, 'healthCheck', 'timeout'], message: `must be shorter than interval (${health.interval})` }
         : { path: [...path, 'healthCheck', 'interval'], message: `must be longer than timeout (${health.timeout} by default)` },
     );
   }
 
   const rawPassive = pool['passive'];
-  const passive = parsePart(passiveSchema, rawPassive ?? {});
+  const passive = parseFields(passiveSchema, rawPassive ?? {}, ['baseEjectionTime', 'maxEjectionTime']);
   if (passive && ms(passive.baseEjectionTime) > ms(passive.maxEjectionTime)) {
-    const explicit = isRecord(rawPassive) && 'baseEjectionTime' in rawPassive;
+    const explicit = isRecord(rawPassive) && Object.hasOwn(rawPassive, 'baseEjectionTime');
     issues.push(
       explicit
         ? { path: [...path, 'passive', 'baseEjectionTime'], message: `must not exceed maxEjectionTime (${passive.maxEjectionTime})` }
@@ -93,9 +96,9 @@ function checkPool(path: KeyPath, pool: Record<string, unknown>, issues: PathIss
 
   const rawRetry = pool['retry'];
   const rawBackoff = isRecord(rawRetry) ? rawRetry['backoff'] : undefined;
-  const backoff = parsePart(backoffSchema, rawBackoff ?? {});
+  const backoff = parseFields(backoffSchema, rawBackoff ?? {}, ['base', 'max']);
   if (backoff && ms(backoff.base) > ms(backoff.max)) {
-    const explicit = isRecord(rawBackoff) && 'base' in rawBackoff;
+    const explicit = isRecord(rawBackoff) && Object.hasOwn(rawBackoff, 'base');
     issues.push(
       explicit
         ? { path: [...path, 'retry', 'backoff', 'base'], message: `must not exceed backoff.max (${backoff.max})` }
@@ -152,21 +155,25 @@ function checkRoutes(rawRoutes: unknown, poolNames: readonly string[] | undefine
   if (!Array.isArray(rawRoutes)) return;
   const earlier: { index: number; match: Match }[] = [];
   rawRoutes.forEach((item: unknown, i) => {
-    const route = parsePart(routeSchema, item);
-    if (route === undefined) return;
-    if (poolNames !== undefined && !poolNames.includes(route.pool)) {
-      const hint = suggestion(route.pool, poolNames) || (poolNames.length > 0 ? ` (pools: ${poolNames.join(', ')})` : '');
-      issues.push({ path: ['routes', i, 'pool'], message: `unknown pool '${route.pool}'${hint}` });
+    if (!isRecord(item)) return;
+    // With no pools at all, that is the one problem to report (the schema does).
+    const pool = parseFields(routeSchema, item, ['pool'])?.pool;
+    if (pool !== undefined && poolNames !== undefined && poolNames.length > 0 && !poolNames.includes(pool)) {
+      const hint = suggestion(pool, poolNames) || ` (pools: ${poolNames.join(', ')})`;
+      issues.push({ path: ['routes', i, 'pool'], message: `unknown pool '${pool}'${hint}` });
     }
-    const match: Match = { host: route.match?.host?.toLowerCase() ?? null, pathPrefix: route.match?.pathPrefix ?? null };
-    const shadow = earlier.find((e) => shadows(e.match, match));
+    // The match is known when it is valid (or absent, with no unknown key that could be it
+    // misspelled). A route whose match is not known is still unreachable after a catch-all.
+    const known = parseFields(routeSchema, item, ['match']);
+    const match: Match | undefined = known && { host: known.match?.host?.toLowerCase() ?? null, pathPrefix: known.match?.pathPrefix ?? null };
+    const shadow = earlier.find((e) => (match === undefined ? e.match.host === null && e.match.pathPrefix === null : shadows(e.match, match)));
     if (shadow) {
       issues.push({
         path: ['routes', i],
         message: `unreachable: ${formatKeyPath(['routes', shadow.index])} ${describeMatch(shadow.match)}; put more specific routes first`,
       });
     }
-    earlier.push({ index: i, match });
+    if (match !== undefined) earlier.push({ index: i, match });
   });
 }
 
@@ -181,21 +188,30 @@ function collides(a: ListenAddress, b: ListenAddress): boolean {
   return (a.host === '0.0.0.0' && isIPv4(b.host)) || (b.host === '0.0.0.0' && isIPv4(a.host));
 }
 
+/** Each address of `listen` parsed on its own (undefined where invalid), at its index. */
+function listenAddresses(rawListen: unknown): (ListenAddress | undefined)[] {
+  if (rawListen === undefined) return [];
+  return (Array.isArray(rawListen) ? rawListen : [rawListen]).map((item: unknown) => {
+    const s = parsePart(listenAddressSchema, item);
+    return s === undefined ? undefined : parseListen(s);
+  });
+}
+
 function checkListeners(raw: Record<string, unknown>, issues: PathIssue[]): void {
-  const listen = parsePart(listenSchema, raw['listen']);
-  const addresses = listen === undefined ? [] : (Array.isArray(listen) ? listen : [listen]).map((s) => parseListen(s));
-  const list = Array.isArray(listen);
+  const addresses = listenAddresses(raw['listen']);
+  const list = Array.isArray(raw['listen']);
   addresses.forEach((a, i) => {
-    const first = addresses.findIndex((b) => collides(a, b));
+    if (a === undefined) return;
+    const first = addresses.findIndex((b) => b !== undefined && collides(a, b));
     if (first !== -1 && first < i) issues.push({ path: ['listen', i], message: `${a.host}:${a.port} collides with listen[${first}]` });
   });
-  const admin = raw['admin'] === undefined ? undefined : parsePart(adminSchema, raw['admin']);
+  const admin = raw['admin'] === undefined ? undefined : parseFields(adminSchema, raw['admin'], ['listen']);
   if (admin === undefined) return;
   const adminAddress = parseListen(admin.listen);
-  const clash = addresses.findIndex((a) => collides(a, adminAddress));
+  const clash = addresses.findIndex((a) => a !== undefined && collides(a, adminAddress));
   if (clash !== -1) {
     const other = list ? `listen[${clash}]` : 'listen';
-    const defaulted = isRecord(raw['admin']) && !('listen' in raw['admin']) ? ` (the default ${DEFAULTS.adminListen})` : '';
+    const defaulted = isRecord(raw['admin']) && !Object.hasOwn(raw['admin'], 'listen') ? ` (the default ${DEFAULTS.adminListen})` : '';
     issues.push({ path: ['admin', 'listen'], message: `${admin.listen}${defaulted} collides with ${other}; the admin server needs its own port` });
   }
 }

@@ -16,7 +16,7 @@ export interface PathIssue {
 export interface ConfigIssue {
   /** The file as the caller named it; null when the value came from flags or a plain object. */
   readonly file: string | null;
-  /** 1-based; null when unknown (e.g. a required key that is missing, or no file). */
+  /** 1-based; null only without a position in a file (flags, a plain object, an unreadable file). A missing key is at its parent. */
   readonly line: number | null;
   /** 1-based; null exactly when `line` is. */
   readonly column: number | null;

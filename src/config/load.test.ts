@@ -177,10 +177,16 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
     expect(problems(text)).toEqual(["fairway.yaml:7:17 pools.api.retry.attempts: must be an integer from 1 to 10 (got 'many')"]);
   });
 
-  it('missing required keys point at their parent, or have no line at the top level', () => {
+  it('missing required keys point at their parent; at the top level, at the first key', () => {
     const text = yaml('listen: :8080', 'pools:', '  api:', '    balancer: random');
     expect(problems(text)).toEqual(['fairway.yaml:3:3 pools.api.upstreams: is required']);
-    expect(problems(yaml('listen: :8080'))).toEqual(['fairway.yaml pools: is required']);
+    expect(problems(yaml('listen: :8080'))).toEqual(['fairway.yaml:1:1 pools: is required']);
+    expect(problems(yaml('# Fairway', '', 'listen: :8080'))).toEqual(['fairway.yaml:3:1 pools: is required']);
+    expect(problems(yaml(...MINIMAL, '      - { weight: 2 }'))).toEqual(['fairway.yaml:6:9 pools.api.upstreams[1].url: is required']);
+  });
+
+  it('a missing key supplied by no flag, in an empty file, is at line 1', () => {
+    expect(problems('', { overrides: { listen: [':8080'] } })).toEqual(['fairway.yaml:1:1 pools: is required']);
   });
 
   it('an empty value where a mapping is expected points at its key', () => {
@@ -188,9 +194,33 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
     expect(problems(text)).toEqual(['fairway.yaml:6:1 admin: is empty (write {} to use the defaults, or remove the key)']);
   });
 
-  it('an empty file', () => {
-    expect(problems('')).toEqual(['fairway.yaml: the config is empty (it needs at least listen and pools)']);
-    expect(problems('# only a comment\n')).toEqual(['fairway.yaml: the config is empty (it needs at least listen and pools)']);
+  it('an empty file, a file of comments, or an empty document is one problem at line 1', () => {
+    const empty = 'fairway.yaml:1:1: the config is empty (it needs at least listen and pools)';
+    expect(problems('')).toEqual([empty]);
+    expect(problems('\n\n')).toEqual([empty]);
+    expect(problems('# only a comment\n')).toEqual([empty]);
+    expect(problems(yaml('# Fairway', '# more comment'))).toEqual([empty]);
+    expect(problems(yaml('---'))).toEqual([empty]);
+  });
+
+  it('a top-level list or scalar is one problem, at the value', () => {
+    expect(problems(yaml('- listen: :8080', '- pools: {}'))).toEqual(['fairway.yaml:1:1: the config must be a mapping of keys (got a list)']);
+    expect(problems(yaml('# Fairway', '', '- listen: :8080'))).toEqual(['fairway.yaml:3:1: the config must be a mapping of keys (got a list)']);
+    expect(problems(yaml('listen'))).toEqual(["fairway.yaml:1:1: the config must be a mapping of keys (got 'listen')"]);
+  });
+
+  it('pools with no pool is one problem, even with routes naming pools', () => {
+    expect(problems(yaml('listen: :8080', 'pools: {}'))).toEqual(['fairway.yaml:2:8 pools: must define at least one pool']);
+    expect(problems(yaml('listen: :8080', 'pools:'))).toEqual(['fairway.yaml:2:1 pools: is empty (it must define at least one pool)']);
+    expect(problems(yaml('listen: :8080', 'pools: {}', 'routes:', '  - pool: api'))).toEqual([
+      'fairway.yaml:2:8 pools: must define at least one pool',
+    ]);
+  });
+
+  it('an alias to an undefined anchor, at the alias', () => {
+    expect(problems(yaml(...MINIMAL, '    retry: *retry'))).toEqual([
+      'fairway.yaml:6:12: invalid YAML: Unresolved alias (the anchor must be set before the alias): retry',
+    ]);
   });
 
   it('an invalid pool name, at the name', () => {
@@ -201,7 +231,7 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
   it('routes: required with several pools; unreachable after a catch-all; shadowed by an earlier match', () => {
     const two = yaml(...MINIMAL, '  web:', '    upstreams: [http://127.0.0.1:3002]');
     expect(problems(two)).toEqual([
-      'fairway.yaml routes: required when more than one pool is defined (pools: api, web); add a route without match as the default',
+      'fairway.yaml:1:1 routes: required when more than one pool is defined (pools: api, web); add a route without match as the default',
     ]);
     const routes = yaml(
       ...MINIMAL,
@@ -273,6 +303,137 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
       "fairway.yaml:10:15 pools.api.retry.budget: percentage '120%' must be between 0% and 100%",
       "fairway.yaml:11:5 pools.api.maxConectionsPerUpstream: unknown key 'maxConectionsPerUpstream' (did you mean 'maxConnectionsPerUpstream'?)",
       "fairway.yaml:13:11 routes[0].pool: unknown pool 'ap' (did you mean 'api'?)",
+    ]);
+  });
+
+  it('a cross-field problem in one pool comes out with a schema problem in another', () => {
+    const text = yaml(
+      'listen: :8080',
+      'pools:',
+      '  a:',
+      '    balancer: fastest',
+      '    upstreams: [http://127.0.0.1:3001]',
+      '  b:',
+      '    upstreams: [http://127.0.0.1:3002]',
+      '    healthCheck:',
+      '      interval: 1s',
+      '      timeout: 2s',
+      'routes:',
+      '  - { match: { pathPrefix: /b }, pool: b }',
+      '  - pool: a',
+    );
+    expect(problems(text)).toEqual([
+      'fairway.yaml:4:15 pools.a.balancer: must be one of round-robin, random, least-connections, ewma',
+      'fairway.yaml:10:16 pools.b.healthCheck.timeout: must be shorter than interval (1s)',
+    ]);
+  });
+
+  it('a cross-field problem comes out with a schema problem next to it in the same mapping', () => {
+    const text = yaml(
+      ...MINIMAL,
+      '      - url: http://127.0.0.1:3001',
+      '        weight: heavy',
+      '    healthCheck:',
+      '      interval: 1s',
+      '      timeout: 2s',
+      '      pth: /ready',
+      '    passive:',
+      '      baseEjectionTime: 1m',
+      '      maxEjectionTime: 10s',
+      '      maxEjectionPercent: 200%',
+      'server:',
+      '  headersTimeout: 1m',
+      '  requestTimeout: 30s',
+      '  maxHeaderSize: huge',
+    );
+    expect(problems(text)).toEqual([
+      'fairway.yaml:6:14 pools.api.upstreams[1].url: duplicate upstream http://127.0.0.1:3001 (same as upstreams[0])',
+      "fairway.yaml:7:17 pools.api.upstreams[1].weight: must be an integer from 0 to 1000 (got 'heavy')",
+      'fairway.yaml:10:16 pools.api.healthCheck.timeout: must be shorter than interval (1s)',
+      "fairway.yaml:11:7 pools.api.healthCheck.pth: unknown key 'pth' (did you mean 'path'?)",
+      'fairway.yaml:13:25 pools.api.passive.baseEjectionTime: must not exceed maxEjectionTime (10s)',
+      "fairway.yaml:15:27 pools.api.passive.maxEjectionPercent: percentage '200%' must be between 0% and 100%",
+      'fairway.yaml:17:19 server.headersTimeout: must not exceed requestTimeout (30s)',
+      "fairway.yaml:19:18 server.maxHeaderSize: invalid size 'huge' (use e.g. 512b, 16kb, 10mb, 1gb)",
+    ]);
+  });
+
+  it('a defaulted key is not judged when an unknown key next to it may be it misspelled', () => {
+    const text = yaml(...MINIMAL, '    healthCheck:', '      intervall: 1s', '      timeout: 2s');
+    expect(problems(text)).toEqual(["fairway.yaml:7:7 pools.api.healthCheck.intervall: unknown key 'intervall' (did you mean 'interval'?)"]);
+  });
+
+  it('a pool with an invalid name still has its own problems and cross-field problems reported', () => {
+    const text = yaml(
+      'listen: :8080',
+      'pools:',
+      '  Bad_Name:',
+      '    upstreams: []',
+      '    balancr: ewma',
+      '    healthCheck: { interval: 1s, timeout: 1s }',
+    );
+    expect(problems(text)).toEqual([
+      "fairway.yaml:3:3 pools.Bad_Name: invalid pool name 'Bad_Name' (use only a-z, 0-9, _ and -)",
+      'fairway.yaml:4:16 pools.Bad_Name.upstreams: must have at least 1 item',
+      "fairway.yaml:5:5 pools.Bad_Name.balancr: unknown key 'balancr' (did you mean 'balancer'?)",
+      'fairway.yaml:6:43 pools.Bad_Name.healthCheck.timeout: must be shorter than interval (1s)',
+    ]);
+  });
+
+  it('route problems come out with schema problems elsewhere and in the routes themselves', () => {
+    const text = yaml(
+      ...MINIMAL,
+      'workers: 0',
+      'routes:',
+      '  - pool: api',
+      '  - match: { pathPrefix: /v1 }',
+      '    pool: api',
+      '  - match: { host: "a.example.com:443" }',
+      '    pool: apii',
+      '  - match: { pathPrefix: /v2 }',
+      '    pool: api',
+      '    weight: 2',
+    );
+    expect(problems(text)).toEqual([
+      'fairway.yaml:6:10 workers: must be a positive integer or auto (got 0)',
+      'fairway.yaml:9:5 routes[1]: unreachable: routes[0] has no match and takes every request; put more specific routes first',
+      'fairway.yaml:11:5 routes[2]: unreachable: routes[0] has no match and takes every request; put more specific routes first',
+      "fairway.yaml:11:20 routes[2].match.host: must not include a port; the port of the Host header is ignored (got 'a.example.com:443')",
+      "fairway.yaml:12:11 routes[2].pool: unknown pool 'apii' (did you mean 'api'?)",
+      'fairway.yaml:13:5 routes[3]: unreachable: routes[0] has no match and takes every request; put more specific routes first',
+      "fairway.yaml:15:5 routes[3].weight: unknown key 'weight'",
+    ]);
+  });
+
+  it('a route whose match key is misspelled is not taken for a catch-all', () => {
+    const text = yaml(...MINIMAL, 'routes:', '  - mach: { pathPrefix: /v1 }', '    pool: api', '  - pool: api');
+    expect(problems(text)).toEqual(["fairway.yaml:7:5 routes[0].mach: unknown key 'mach' (did you mean 'match'?)"]);
+  });
+
+  it('listeners collide even when another listen address is invalid', () => {
+    const text = yaml('listen: [":8080", "nope", ":8080"]', ...MINIMAL.slice(1));
+    expect(problems(text)).toEqual([
+      `fairway.yaml:1:19 listen[1]: invalid listen address 'nope': missing port (use "host:port", ":port" or "[::1]:port")`,
+      'fairway.yaml:1:27 listen[2]: 0.0.0.0:8080 collides with listen[0]',
+    ]);
+  });
+
+  it('never reports one problem twice', () => {
+    const text = yaml(
+      'listen: :8080',
+      'pools:',
+      '  Api:',
+      '    upstreams: [http://127.0.0.1:3001, http://127.0.0.1:3001]',
+      '    healthCheck: { interval: 1s, timeout: 5 seconds }',
+      'routes:',
+      '  - pool: Api',
+    );
+    const lines = problems(text);
+    expect(new Set(lines).size).toBe(lines.length);
+    expect(lines).toEqual([
+      "fairway.yaml:3:3 pools.Api: invalid pool name 'Api' (use only a-z, 0-9, _ and -)",
+      'fairway.yaml:4:40 pools.Api.upstreams[1]: duplicate upstream http://127.0.0.1:3001 (same as upstreams[0])',
+      "fairway.yaml:5:43 pools.Api.healthCheck.timeout: invalid duration '5 seconds' (use e.g. 250ms, 5s, 1m)",
     ]);
   });
 

@@ -1,9 +1,11 @@
 // Entry points of the config module: file or text → YAML document (with node ranges) →
 // ${VAR} expansion → schema → cross-field checks → normalized Config. Every problem is
-// collected, located at file:line:col when it comes from the file, and thrown as one ConfigError.
+// collected, located at file:line:col when it comes from the file (a problem with no node of
+// its own, like a missing key, at its parent; line 1 column 1 for an empty file), and thrown
+// as one ConfigError.
 
 import { readFileSync } from 'node:fs';
-import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import { crossCheck } from './checks.ts';
 import { expandEnv, type Env } from './env.ts';
 import { ConfigError, formatKeyPath, type ConfigIssue, type KeyPath, type PathIssue } from './errors.ts';
@@ -75,7 +77,8 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
   try {
     raw = doc.toJS();
   } catch (err) {
-    throw new ConfigError([...issues, { file, line: null, column: null, path: '', message: `invalid YAML: ${(err as Error).message}` }]);
+    const offset = unresolvedAlias(doc) ?? 0;
+    throw new ConfigError(sortIssues([...issues, { file, ...at(offset), path: '', message: `invalid YAML: ${(err as Error).message}` }]));
   }
   const { value, fromFlags } = applyOverrides(raw, opts.overrides);
   const result = check(value, opts.env ?? process.env, file);
@@ -83,10 +86,9 @@ export function parseConfigText(text: string, file: string, opts: LoadOptions = 
 
   for (const issue of result.ok ? [] : result.issues) {
     const flagged = fromFlags.some((p) => startsWith(issue.path, p));
-    const offset = flagged ? undefined : locate(doc, issue);
     issues.push({
       file: flagged ? null : file,
-      ...(offset === undefined ? { line: null, column: null } : at(offset)),
+      ...(flagged ? { line: null, column: null } : at(locate(doc, issue))),
       path: formatKeyPath(issue.path),
       message: issue.message,
     });
@@ -167,10 +169,15 @@ function isEmptyValue(node: unknown): boolean {
 
 /**
  * Offset of the YAML node an issue is about: the value at its path, or the key for `at: 'key'`
- * and empty values. For a missing key, the key of its parent; undefined for a missing
- * top-level key (there is no line to point at).
+ * and empty values. For a missing key, the key of its parent, or for a missing top-level key
+ * the start of the top-level mapping (its first key). 0 (line 1, column 1) for an empty file.
  */
-function locate(doc: Document, issue: PathIssue): number | undefined {
+function locate(doc: Document, issue: PathIssue): number {
+  if (isEmptyValue(doc.contents)) return 0;
+  return locateIn(doc, issue) ?? startOf(doc.contents) ?? 0;
+}
+
+function locateIn(doc: Document, issue: PathIssue): number | undefined {
   let node: unknown = doc.contents;
   let key: unknown = null;
   for (const seg of issue.path) {
@@ -185,11 +192,24 @@ function locate(doc: Document, issue: PathIssue): number | undefined {
       // The path goes deeper than the YAML (e.g. `url` of an upstream written as a plain string).
       return startOf(node) ?? startOf(key);
     }
-    if (next === undefined) return node === doc.contents ? undefined : (startOf(key) ?? startOf(node));
+    if (next === undefined) return startOf(key) ?? startOf(node);
     ({ key, value: node } = next);
   }
   if ((issue.at === 'key' || isEmptyValue(node)) && startOf(key) !== undefined) return startOf(key);
   return startOf(node) ?? startOf(key);
+}
+
+/** Offset of the first alias whose anchor is not defined before it (yaml reports those only on toJS). */
+function unresolvedAlias(doc: Document): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      found = startOf(node);
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** Keys defined twice in one mapping, at the second definition. */

@@ -163,7 +163,8 @@ function matching(pattern: RegExp, message: (s: string) => string) {
   });
 }
 
-const listenAddress = checkedString('a listen address like ":8080" or "127.0.0.1:8080"', LISTEN_PATTERN, parseListen);
+/** One listen address, e.g. `127.0.0.1:8080`. */
+export const listenAddressSchema = checkedString('a listen address like ":8080" or "127.0.0.1:8080"', LISTEN_PATTERN, parseListen);
 
 const statusItem = z.union([z.number(), z.string().meta({ pattern: STATUS_PATTERN.source })]);
 const expectStatus = z
@@ -174,19 +175,16 @@ const upstreamUrl = checkedString('an http:// or https:// URL', /^[hH][tT][tT][p
   'http:// or https:// URL with host and optional port; no path, query or credentials',
 );
 
+/** The mapping form of an upstream: `{ url, weight }`. */
+export const upstreamObjectSchema = z.strictObject({
+  url: upstreamUrl,
+  weight: numeric(0, 1000)
+    .prefault(DEFAULTS.weight)
+    .describe('Relative share of requests, 0-1000; 0 = never picked (kept for draining)'),
+});
+
 /** One upstream: a URL string, or `{ url, weight }`. */
-export const upstreamSchema = z.union(
-  [
-    upstreamUrl,
-    z.strictObject({
-      url: upstreamUrl,
-      weight: numeric(0, 1000)
-        .prefault(DEFAULTS.weight)
-        .describe('Relative share of requests, 0-1000; 0 = never picked (kept for draining)'),
-    }),
-  ],
-  { error: expected('a URL or a mapping with url and weight') },
-);
+export const upstreamSchema = z.union([upstreamUrl, upstreamObjectSchema], { error: expected('a URL or a mapping with url and weight') });
 
 const timeoutKeys = {
   connect: duration(true).describe('TCP (and TLS) connect to an upstream'),
@@ -294,12 +292,12 @@ export const serverSchema = z.strictObject({
 
 /** `listen`: one address or a non-empty list. */
 export const listenSchema = z
-  .union([listenAddress, z.array(listenAddress).min(1)], { error: expected('a listen address like ":8080" or a list of them') })
+  .union([listenAddressSchema, z.array(listenAddressSchema).min(1)], { error: expected('a listen address like ":8080" or a list of them') })
   .describe('"host:port", ":port" (all IPv4 interfaces) or "[::1]:port", or a list of them; port 0 = any free port');
 
 /** `admin`: the admin server. */
 export const adminSchema = z.strictObject({
-  listen: listenAddress.prefault(DEFAULTS.adminListen).describe('Address of the admin server'),
+  listen: listenAddressSchema.prefault(DEFAULTS.adminListen).describe('Address of the admin server'),
   token: z.string().min(1).optional().describe('Bearer token required for everything but /healthz and /readyz'),
 }).describe('Admin server (health, readiness, metrics, status, reload); absent = off');
 
@@ -340,7 +338,11 @@ export const configSchema = z.strictObject({
   pools: z
     .record(poolName, poolSchema, {
       error: (issue) =>
-        issue.code === 'invalid_key' ? `invalid pool name ${showValue(issue.input)} (use only a-z, 0-9, _ and -)` : undefined,
+        issue.code === 'invalid_key'
+          ? `invalid pool name ${showValue(issue.input)} (use only a-z, 0-9, _ and -)`
+          : issue.code === 'invalid_type' && issue.input === null
+            ? 'is empty (it must define at least one pool)'
+            : undefined,
     })
     .refine((pools) => Object.keys(pools).length > 0, 'must define at least one pool')
     .meta({ minProperties: 1 })
@@ -470,16 +472,65 @@ export function schemaIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssu
 /** Result of {@link validateRaw}: the typed config, or every schema issue. */
 export type RawResult = { readonly ok: true; readonly config: RawConfig } | { readonly ok: false; readonly issues: PathIssue[] };
 
+const PARSE_OPTIONS = { error: issueMessage, reportInput: true } as const;
+
 /** Validates an expanded config object against {@link configSchema}, collecting every issue. */
 export function validateRaw(input: unknown): RawResult {
-  const result = configSchema.safeParse(input, { error: issueMessage, reportInput: true });
-  return result.success ? { ok: true, config: result.data } : { ok: false, issues: schemaIssues(configSchema, result.error.issues) };
+  const result = configSchema.safeParse(input, PARSE_OPTIONS);
+  if (result.success) return { ok: true, config: result.data };
+  return { ok: false, issues: [...schemaIssues(configSchema, result.error.issues), ...misnamedPoolIssues(input)] };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * zod does not look at the value of a record entry whose key is invalid, so a pool with a bad
+ * name would hide its own problems until the name is fixed: judge those pools here.
+ */
+function misnamedPoolIssues(input: unknown): PathIssue[] {
+  const pools = isRecord(input) ? input['pools'] : undefined;
+  if (!isRecord(pools)) return [];
+  const out: PathIssue[] = [];
+  for (const [name, pool] of Object.entries(pools)) {
+    if (POOL_NAME_PATTERN.test(name)) continue;
+    const result = poolSchema.safeParse(pool, PARSE_OPTIONS);
+    if (!result.success) out.push(...schemaIssues(configSchema, result.error.issues, ['pools', name]));
+  }
+  return out;
 }
 
 /** Parses `input` with a part of the config schema (for checks.ts); undefined when that part is invalid. */
 export function parsePart<T extends z.ZodType>(part: T, input: unknown): z.output<T> | undefined {
   const result = part.safeParse(input);
   return result.success ? result.data : undefined;
+}
+
+/**
+ * Some keys of a mapping, each parsed by `schema`'s own rule for it, defaults filled in (for
+ * checks.ts: a rule is judged as soon as the keys it reads are valid, whatever their siblings
+ * are). Undefined when `input` is not a mapping, when one of the keys has an invalid value, or
+ * when one is absent while the mapping has an unknown key: that may be the key misspelled, and
+ * its default would be a guess.
+ */
+export function parseFields<S extends z.ZodObject, K extends keyof S['shape'] & string>(
+  schema: S,
+  input: unknown,
+  keys: readonly K[],
+): { [P in K]: z.output<S['shape'][P]> } | undefined {
+  if (!isRecord(input)) return undefined;
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const hasUnknownKey = Object.keys(input).some((k) => !Object.hasOwn(shape, k));
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (!Object.hasOwn(input, key) && hasUnknownKey) return undefined;
+    const field = shape[key];
+    const result = field?.safeParse(Object.hasOwn(input, key) ? input[key] : undefined);
+    if (!result?.success) return undefined;
+    out[key] = result.data;
+  }
+  return out as { [P in K]: z.output<S['shape'][P]> };
 }
 
 const ENV_REFERENCE = '\\$\\{';
