@@ -16,7 +16,7 @@ import { parsePickFigures, runMicro, type MicroRun } from './lib/micro.ts';
 import { USAGE, parseBenchArgs, type BenchOptions, type Profile } from './lib/options.ts';
 import { killAllNow, stopAll } from './lib/procs.ts';
 import { select, type Selection } from './lib/select.ts';
-import { clock, median } from './lib/stats.ts';
+import { clock } from './lib/stats.ts';
 import { describeVersions } from './lib/versions.ts';
 
 const RESULTS_DIR = path.join(REPO_DIR, 'bench', 'results');
@@ -36,6 +36,7 @@ function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): numbe
     const measure = name === 'killed-upstream' ? p.scenario.killMeasureS : p.scenario.measureS;
     s += scenarioBalancers * (1 + p.scenario.warmS + measure + 0.4);
   }
+  if (p.alwaysProfile && sel.targets.length > 0) s += p.profileS + 4;
   return s;
 }
 
@@ -86,11 +87,9 @@ async function main(opts: BenchOptions): Promise<number> {
     if (sel.targets.length > 0) throughput = await runThroughput(p, sel.targets, tmpDir, progress, step);
     if (sel.scenarios.length > 0) scenarios = await runScenarios(p, sel.scenarios, scenarioBalancers, progress, step);
 
-    // Profile Fairway when asked, or when its CPU per request is far above the bare undici design's.
-    const rrCpu = throughput === null ? null : median(throughput.samples.filter((s) => s.target === 'fairway-round-robin' && s.workload === p.workloads[0]!.name).map((s) => s.cpuUsPerReq));
-    const auto = p.autoProfileAboveUs !== null && rrCpu !== null && rrCpu > p.autoProfileAboveUs;
-    if (opts.cpuProfile || auto) {
-      progress(`${stamp()} profiling Fairway round-robin for ${p.profileS} s${auto ? ` (its CPU/request, ${rrCpu!.toFixed(1)} µs, is above ${p.autoProfileAboveUs} µs)` : ''} …`);
+    // Profile Fairway when asked, and in a full default run: where does its CPU per request go?
+    if (opts.cpuProfile || (p.alwaysProfile && opts.only.length === 0)) {
+      progress(`${stamp()} profiling Fairway round-robin (13 B × 50 conns) for ${p.profileS} s …`);
       cpuProfile = await profileFairway(p, RESULTS_DIR);
       progress(`${stamp()} profile: ${cpuProfile.error ?? cpuProfile.file}`);
     }

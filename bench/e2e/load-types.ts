@@ -8,8 +8,10 @@ export interface LoadSpec {
   durationS: number;
   /** Unmeasured autocannon run just before, same options; 0 = none. */
   warmupS: number;
-  /** Overall requests per second across connections (autocannon `overallRate`); absent = closed loop. */
+  /** Requests per second: autocannon `overallRate` (per-connection quota per second, bursty), or with `open` the constant rate. */
   rate?: number;
+  /** Open loop at a constant `rate` (bench/e2e/open-loop.ts) instead of autocannon. */
+  open?: boolean;
   /** Per-request timeout, seconds. */
   timeoutS: number;
   /** Processes whose CPU time and peak RSS are read around the measured run. */
@@ -37,8 +39,8 @@ export interface LoadResult {
   rps: number;
   /** 2xx latency from the load generator's own µs histogram (no coordinated-omission correction). */
   latencyUs: { p50: number | null; p99: number | null; p99_9: number | null; max: number | null };
-  /** autocannon's own latency figures: whole milliseconds only. */
-  autocannonMs: { p50: number; p99: number; p99_9: number; max: number };
+  /** autocannon's own latency figures (whole milliseconds only); null for the open loop. */
+  autocannonMs: { p50: number; p99: number; p99_9: number; max: number } | null;
   /** CPU seconds (user + system) of each `pids` entry over the measured run; null if unreadable. */
   cpuS: (number | null)[];
   peakRssKiB: (number | null)[];

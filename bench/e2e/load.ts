@@ -1,13 +1,13 @@
-// The load generator, run as its own process: an optional autocannon warm-up, then one measured
-// autocannon run, with the CPU ticks and peak RSS of the given pids read right around it, µs
-// latency percentiles from its own histogram, and JSON probes read before and after.
-// Prints exactly one JSON line (LoadResult) on stdout. Run: node bench/e2e/load.ts '<LoadSpec JSON>'
+// Load generator process: warm-up, then one measured run (autocannon closed loop, or open-loop.ts),
+// reading the given pids' CPU ticks and peak RSS around it, µs percentiles from its own histogram.
+// Prints one JSON line (LoadResult). Run: node bench/e2e/load.ts '<LoadSpec JSON>'
 
 import { createRequire } from 'node:module';
 import * as hdr from 'hdr-histogram-js';
 import { getJson } from '../lib/http.ts';
 import { clockTicks, cpuTicks, peakRssKiB, systemBusyTicks } from '../lib/proc-stats.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
+import { openLoop } from './open-loop.ts';
 
 /** The part of autocannon's API used here (it ships no types). */
 interface AutocannonResult {
@@ -47,23 +47,63 @@ function run(spec: LoadSpec, seconds: number, onResponse?: (status: number, ms: 
   });
 }
 
+/** What one measured run reports, whichever driver ran it. */
+interface Driven {
+  errors: number;
+  timeouts: number;
+  resets: number;
+  statusCodes: Record<string, number>;
+  errorKinds: Record<string, number>;
+  autocannonMs: LoadResult['autocannonMs'];
+}
+
+/** The closed-loop (autocannon) or open-loop driver for `spec`, with its warm-up. */
+async function driver(spec: LoadSpec): Promise<{ run: (s: number, onResponse: (status: number, ms: number) => void) => Promise<Driven>; close: () => Promise<void> }> {
+  if (spec.open === true) {
+    if (spec.rate === undefined) throw new Error('open loop needs a rate');
+    const ol = openLoop(spec.url, spec.rate, spec.connections, spec.timeoutS);
+    if (spec.warmupS > 0) await ol.run(spec.warmupS);
+    return {
+      run: async (seconds, onResponse) => {
+        const c = await ol.run(seconds, onResponse);
+        return { errors: c.errors, timeouts: c.timeouts, resets: 0, statusCodes: c.statusCodes, errorKinds: c.errorKinds, autocannonMs: null };
+      },
+      close: () => ol.close(),
+    };
+  }
+  if (spec.warmupS > 0) await run(spec, spec.warmupS);
+  return {
+    run: async (seconds, onResponse) => {
+      const errorKinds: Record<string, number> = {};
+      const r = await run(spec, seconds, onResponse, (e) => {
+        const k = (e as NodeJS.ErrnoException).code ?? e.message.slice(0, 40);
+        errorKinds[k] = (errorKinds[k] ?? 0) + 1;
+      });
+      return {
+        errors: r.errors,
+        timeouts: r.timeouts,
+        resets: r.resets,
+        statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count])),
+        errorKinds,
+        autocannonMs: { p50: r.latency.p50, p99: r.latency.p99, p99_9: r.latency.p99_9, max: r.latency.max },
+      };
+    },
+    close: async () => {},
+  };
+}
+
 async function main(): Promise<LoadResult> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
-  if (spec.warmupS > 0) await run(spec, spec.warmupS);
+  const d = await driver(spec);
 
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32 });
   let ok = 0;
   let other = 0;
-  const errorKinds: Record<string, number> = {};
   const onResponse = (status: number, ms: number): void => {
     if (status >= 200 && status < 300) {
       ok++;
       hist.recordValue(Math.max(1, Math.round(ms * 1000)));
     } else other++;
-  };
-  const onError = (e: Error): void => {
-    const k = (e as NodeJS.ErrnoException).code ?? e.message.slice(0, 40);
-    errorKinds[k] = (errorKinds[k] ?? 0) + 1;
   };
 
   const probesBefore = await Promise.all(spec.probes.map((u) => getJson(u)));
@@ -83,17 +123,18 @@ async function main(): Promise<LoadResult> {
   const cpu0 = spec.pids.map(cpuTicks);
   const sys0 = systemBusyTicks();
   const self0 = process.cpuUsage();
-  const r = await run(spec, spec.durationS, onResponse, onError);
+  const r = await d.run(spec.durationS, onResponse);
   const elapsedS = (performance.now() - t0) / 1000;
   const self1 = process.cpuUsage(self0);
   const cpu1 = spec.pids.map(cpuTicks);
   const sys1 = systemBusyTicks();
   if (killTimer !== null) clearTimeout(killTimer);
   const probesAfter = await Promise.all(spec.probes.map((u) => getJson(u)));
+  await d.close();
   const tck = clockTicks();
 
   const pct = (p: number): number | null => (hist.totalCount === 0 ? null : hist.getValueAtPercentile(p));
-  const result: LoadResult = {
+  return {
     url: spec.url,
     elapsedS,
     ok,
@@ -101,11 +142,11 @@ async function main(): Promise<LoadResult> {
     errors: r.errors,
     timeouts: r.timeouts,
     resets: r.resets,
-    errorKinds,
-    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count])),
+    errorKinds: r.errorKinds,
+    statusCodes: r.statusCodes,
     rps: (ok + other) / elapsedS,
     latencyUs: { p50: pct(50), p99: pct(99), p99_9: pct(99.9), max: hist.totalCount === 0 ? null : hist.maxValue },
-    autocannonMs: { p50: r.latency.p50, p99: r.latency.p99, p99_9: r.latency.p99_9, max: r.latency.max },
+    autocannonMs: r.autocannonMs,
     cpuS: spec.pids.map((_, i) => {
       const a = cpu0[i];
       const b = cpu1[i];
@@ -118,7 +159,6 @@ async function main(): Promise<LoadResult> {
     probesAfter,
     killedAtS: killedAtMs === null ? null : killedAtMs / 1000,
   };
-  return result;
 }
 
 main().then(

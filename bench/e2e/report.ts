@@ -87,7 +87,7 @@ export function aggregate(t: ThroughputResult): Row[] {
         p99Us: median(ok.map((s) => s.result!.latencyUs.p99)),
         p999Us: median(ok.map((s) => s.result!.latencyUs.p99_9)),
         p99VsDirect: target === 'direct' ? 1 : pairedRatio(t.samples, target, 'direct', w, (s) => s.result?.latencyUs.p99 ?? null),
-        autocannonP99Ms: median(ok.map((s) => s.result!.autocannonMs.p99)),
+        autocannonP99Ms: median(ok.map((s) => s.result!.autocannonMs?.p99 ?? null)),
         failed: ss.reduce((a, s) => a + (s.result === null ? 0 : s.result.non2xx + s.result.errors), 0),
         cpuUsPerReq: median(ok.map((s) => s.cpuUsPerReq)),
         cpuVsHaproxy: target === 'direct' ? null : pairedRatio(t.samples, target, 'haproxy', w, (s) => s.cpuUsPerReq),
@@ -136,6 +136,11 @@ export function checks(r: BenchResults): Check[] {
       met: rs.length > 0 && rs.every((x) => x.ratio! <= limit),
     });
   }
+  // Not a target, a yardstick: Fairway against the bare design it is built on (same process model).
+  if (t !== null && t.samples.some((s) => s.target === 'undici-dispatch' && s.result !== null) && t.samples.some((s) => s.target === 'fairway-round-robin' && s.result !== null)) {
+    const rs = cpuRatios(t, 'undici-dispatch').filter((x) => x.ratio !== null);
+    out.push({ target: '(yardstick, no target) Fairway CPU µs/req vs bare undici dispatch', measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
+  }
   // 3. ewma p99 ≤ 1/5 round-robin p99 with one slow upstream.
   const slow = (b: string) => r.scenarios.find((s) => s.scenario === 'slow-upstream' && s.balancer === b)?.result?.latencyUs.p99 ?? null;
   const rr = slow('round-robin');
@@ -175,11 +180,11 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
   const lines = [
     `### ${name}: ${SCENARIO_TEXT[name]}`,
     '',
-    `${sc.rate} req/s offered (autocannon overallRate) over ${sc.connections} connections, ${sc.warmS} s warm-up, ${dur} s measured${killed ? `, upstream c SIGKILLed at t = ${sc.killAtS} s` : ''}; one run per balancer, each on a fresh Fairway. Shares are from the upstreams' own counters over the measured run.`,
+    `Open loop: ${sc.rate} req/s at a constant rate (one request every ${(1000 / sc.rate).toFixed(2)} ms, latency counted from the scheduled send time) over up to ${sc.connections} connections, ${sc.warmS} s warm-up, ${dur} s measured${killed ? `, upstream c SIGKILLed at t = ${sc.killAtS} s` : ''}; one run per balancer, each on a fresh Fairway. Shares are from the upstreams' own counters over the measured run.${name === 'failing-upstream' ? ' The upstream set is shared across balancers; whether Fairway ejects c (5 consecutive failures) during warm-up is a matter of chance at 20 %, and decides its share.' : ''}`,
     '',
   ];
   const rrP99 = rs.find((r) => r.balancer === 'round-robin')?.result?.latencyUs.p99 ?? null;
-  const head = ['balancer', 'req/s', 'share a', 'share b', 'share c', 'p50 ms', 'p99 ms', 'p99 × round-robin', 'p99.9 ms', 'client-visible failures', 'Fairway retries', 'c answered 503'];
+  const head = ['balancer', 'req/s', 'share a', 'share b', 'share c', 'p50 ms', 'p99 ms', 'p99 × round-robin', 'p99.9 ms', 'client-visible failures', 'Fairway retries', 'c answered 503', 'c at the end (Fairway /status)'];
   const body = rs.map((r) => {
     const res = r.result;
     const sh = (i: number): string => {
@@ -202,6 +207,7 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
       r.failed === null ? '–' : `${r.failed}${res !== null && r.failed > 0 ? ` of ${int(res.ok + res.non2xx + res.errors)}` : ''}`,
       r.retries === null ? '–' : String(r.retries),
       name === 'failing-upstream' && c !== undefined && !Number.isNaN(c.failed) ? String(c.failed) : '–',
+      r.cState ?? '–',
     ];
   });
   lines.push(table(head, body));
@@ -220,7 +226,7 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
   );
   out.push(`- node ${m.node}; commit ${m.commit}; mode \`${r.mode}\`${r.only.length > 0 ? ` --only ${r.only.join(',')}` : ''}; wall time ${Math.round(r.wallS)} s`);
   out.push(
-    `- throughput runs: ${p.repeats} repeat(s) interleaved (every target once per workload, then again), ${p.measureS} s measured each, warm-up ${p.warmFirstS} s before a target's first run of a workload and ${p.warmNextS} s before later repeats (processes stay up, so JIT and upstream pools stay warm); figures are medians over repeats; ratios are medians of per-repeat ratios against the baseline measured in the same repeat`,
+    `- throughput runs: ${p.repeats === 1 ? '1 repeat' : `${p.repeats} repeats, interleaved (each repeat runs every target on every workload, A B A B)`}, ${p.measureS} s measured per run; warm-up ${p.warmFirstS} s before a target's first run of a workload${p.repeats > 1 ? ` and ${p.warmNextS} s before later repeats (processes stay up, so JIT and upstream pools stay warm)` : ''}; figures are medians over repeats, ratios are medians of per-repeat ratios to the baseline measured in the same repeat`,
   );
   out.push('- upstreams, proxy and load generator (autocannon, own process) are separate processes on 127.0.0.1, unpinned; with 2 cores they compete for CPU, so only the ratios of one run mean much');
   for (const n of r.notes) out.push(`- ${n}`);
@@ -295,17 +301,17 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
     out.push('');
     if (cp.summary === null) out.push(`Profile failed: ${cp.error}`);
     else {
+      const sm = cp.summary;
       out.push(
-        `${fix(cp.cpuUsPerReq)} µs CPU per request while profiled (the profiler adds overhead). Code in src/ is ${fix(cp.summary.srcPct)} % of self time. Profile: \`${cp.file}\`.`,
+        `${fix(cp.cpuUsPerReq)} µs CPU per request while profiled (the profiler adds overhead); ${fix(sm.busyMs, 0)} ms busy of ${fix(sm.totalMs, 0)} ms profiled (process lifetime, warm-up included). Percentages are of busy time. V8 samples the main thread's wall time, so time the thread spends descheduled inside a syscall (likely on 2 shared cores) is counted in \"native calls\"; /proc CPU time above is the cost that counts. Profile: \`${cp.file}\`.`,
       );
       out.push('');
-      out.push('Top self time inside src/:');
-      out.push('');
-      out.push(table(['function', 'self ms', 'self %'], cp.summary.topInSrc.map((f) => [`\`${f.name}\``, fix(f.selfMs), fix(f.selfPct)])));
-      out.push('');
-      out.push('Top self time overall:');
-      out.push('');
-      out.push(table(['function', 'self ms', 'self %'], cp.summary.top.map((f) => [`\`${f.name}\``, fix(f.selfMs), fix(f.selfPct)])));
+      const fnTable = (rows: { name: string; ms: number; pct: number }[], code = true): string =>
+        table(['', 'ms', '% of busy'], rows.map((f) => [code ? `\`${f.name}\`` : f.name, fix(f.ms), fix(f.pct)]));
+      out.push('Busy time by area (self time of the function on top of the stack):', '', fnTable(sm.byArea, false), '');
+      out.push('Inside src/, inclusive (the function and everything it calls, Node and undici included):', '', fnTable(sm.topInSrcInclusive), '');
+      out.push('Inside src/, self time only:', '', fnTable(sm.topInSrc), '');
+      out.push('Top self time overall:', '', fnTable(sm.top));
     }
     out.push('');
   }

@@ -25,6 +25,8 @@ export interface ScenarioRow {
   retries: number | null;
   /** Client-visible failures: non-2xx responses + socket errors + timeouts. */
   failed: number | null;
+  /** Upstream c as Fairway's /status saw it after the run: "up", "ejected (ejections: 1)", … */
+  cState: string | null;
 }
 
 export const SCENARIO_TEXT: Record<ScenarioName, string> = {
@@ -34,7 +36,7 @@ export const SCENARIO_TEXT: Record<ScenarioName, string> = {
 };
 
 interface StatusJson {
-  pools?: { retries?: number }[];
+  pools?: { retries?: number; upstreams?: { origin?: string; state?: string; ejections?: number }[] }[];
 }
 interface CountJson {
   name?: string;
@@ -73,7 +75,7 @@ export async function runScenarios(profile: Profile, scenarios: readonly Scenari
           rows.push(row);
           progress(`${step()} scenario ${s} ${b.padEnd(18)} ${describe(row)}`);
         } catch (err) {
-          rows.push({ scenario: s, balancer: b, result: null, error: (err as Error).message, shares: null, retries: null, failed: null });
+          rows.push({ scenario: s, balancer: b, result: null, error: (err as Error).message, shares: null, retries: null, failed: null, cState: null });
           progress(`${step()} scenario ${s} ${b.padEnd(18)} FAILED ${(err as Error).message.split('\n')[0]}`);
         } finally {
           await fw?.stop();
@@ -94,6 +96,7 @@ async function measure(profile: Profile, s: ScenarioName, b: BalancerName, fw: T
     url: `${fw.url}/`,
     connections: sc.connections,
     rate: sc.rate,
+    open: true,
     durationS: killed ? sc.killMeasureS : sc.measureS,
     warmupS: sc.warmS,
     timeoutS: 10,
@@ -101,7 +104,7 @@ async function measure(profile: Profile, s: ScenarioName, b: BalancerName, fw: T
     probes: [`${fw.adminUrl}/status`, ...ups.map((u) => `${u.url}/__count`)],
     ...(killed ? { kill: { pid: ups[2]!.child.pid, atS: sc.killAtS } } : {}),
   });
-  const row: ScenarioRow = { scenario: s, balancer: b, result, error, shares: null, retries: null, failed: null };
+  const row: ScenarioRow = { scenario: s, balancer: b, result, error, shares: null, retries: null, failed: null, cState: null };
   if (result === null) return row;
   row.failed = result.non2xx + result.errors;
   const st0 = result.probesBefore[0] as StatusJson | null;
@@ -109,6 +112,8 @@ async function measure(profile: Profile, s: ScenarioName, b: BalancerName, fw: T
   const r0 = st0?.pools?.[0]?.retries;
   const r1 = st1?.pools?.[0]?.retries;
   if (typeof r0 === 'number' && typeof r1 === 'number') row.retries = r1 - r0;
+  const c = st1?.pools?.[0]?.upstreams?.find((u) => u.origin === ups[2]!.url);
+  if (c?.state !== undefined) row.cState = `${c.state}${(c.ejections ?? 0) > 0 ? ` (ejections: ${c.ejections})` : ''}`;
   // A killed upstream cannot answer the after-probe: its share counts up to the kill (unknown
   // exactly), so it is reported from the before-probe as 0 more requests; the survivors' counts are exact.
   const counts: Share[] = [];
@@ -140,5 +145,5 @@ function describe(row: ScenarioRow): string {
   if (row.result === null) return `FAILED ${row.error ?? ''}`;
   const r = row.result;
   const shares = row.shares === null ? 'shares –' : row.shares.map((c) => `${c.upstream} ${Number.isNaN(c.share) ? '–' : `${(c.share * 100).toFixed(0)}%`}`).join(' ');
-  return `${Math.round(r.rps)} req/s  p99 ${((r.latencyUs.p99 ?? 0) / 1000).toFixed(2)} ms  ${shares}  failed ${row.failed}  retries ${row.retries ?? '–'}`;
+  return `${Math.round(r.rps)} req/s  p99 ${((r.latencyUs.p99 ?? 0) / 1000).toFixed(2)} ms  ${shares}  failed ${row.failed}  retries ${row.retries ?? '–'}  c ${row.cState ?? '–'}`;
 }

@@ -8,7 +8,7 @@ import type { ScenarioRow } from './scenarios.ts';
 const W = 980;
 const PAD_L = 64;
 const PAD_R = 16;
-const PANEL_H = 300;
+const PANEL_H = 320;
 const PLOT_H = 190;
 const COLORS = ['#4e79a7', '#f28e2b', '#e15759'];
 const SHARE_COLORS = ['#59a14f', '#76b7b2', '#e15759'];
@@ -40,8 +40,9 @@ function latencyPanel(rows: readonly Row[], workload: string, top: number): stri
       const yy = y(Math.max(ms, lo));
       out.push(`<rect x="${(gx + j * barW).toFixed(1)}" y="${yy.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(y0 - yy).toFixed(1)}" fill="${COLORS[j]}"><title>${esc(`${r.target} ${['p50', 'p99', 'p99.9'][j]} ${ms.toFixed(2)} ms`)}</title></rect>`);
     });
-    out.push(text(PAD_L + i * groupW + groupW / 2, y0 + 14, r.target, 'text-anchor="middle" font-size="10"'));
-    if (r.p99Us !== null) out.push(text(PAD_L + i * groupW + groupW / 2, y0 + 27, `p99 ${(r.p99Us / 1000).toFixed(2)}`, 'text-anchor="middle" font-size="9" fill="#666"'));
+    // Names run long (fairway-least-connections): rotated, anchored under the group's centre.
+    const cx = PAD_L + i * groupW + groupW / 2;
+    out.push(text(cx, y0 + 14, r.target, `text-anchor="end" font-size="11" transform="rotate(-30 ${cx.toFixed(1)} ${(y0 + 14).toFixed(1)})"`));
   });
   ['p50', 'p99', 'p99.9'].forEach((l, j) => {
     const lx = W - PAD_R - 200 + j * 66;

@@ -1,5 +1,5 @@
-// Reads a V8 .cpuprofile (node --cpu-prof) and sums self time per function, so the report can
-// list where Fairway spends its CPU: overall, and only functions inside the repository's src/.
+// Reads a V8 .cpuprofile (node --cpu-prof): self and inclusive time per function, and busy time
+// by area (Fairway's src/, undici, node core, native calls, GC), so a report can say where CPU goes.
 
 import { readFileSync } from 'node:fs';
 
@@ -7,6 +7,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -17,58 +18,108 @@ interface CpuProfile {
 }
 
 export interface HotFunction {
-  /** "handle (src/server/handler.ts:42)" */
+  /** "handleRequest (src/server/handler.ts:27)" */
   name: string;
-  selfMs: number;
-  selfPct: number;
+  ms: number;
+  /** Share of busy time (the profile minus idle). */
+  pct: number;
 }
 
 export interface ProfileSummary {
+  /** Profiled time, and the part that was not idle. */
   totalMs: number;
-  /** Top functions by self time, anywhere (node internals, undici, src). */
+  busyMs: number;
+  /** Busy time by area, largest first. */
+  byArea: HotFunction[];
+  /** Top functions by self time, anywhere. */
   top: HotFunction[];
-  /** Top functions by self time whose script is under `srcPrefix`. */
+  /** Top functions by self time inside src/. */
   topInSrc: HotFunction[];
-  /** Self time of everything under `srcPrefix`, % of the profile. */
-  srcPct: number;
+  /** Top functions inside src/ by inclusive time (self + everything they call). */
+  topInSrcInclusive: HotFunction[];
 }
 
-/** Sums self time per function of a .cpuprofile file; `srcPrefix` is a file:// URL prefix. */
+const IDLE = '(idle)';
+
+/** Area of a call frame: what the time is spent on, broadly. */
+function areaOf(url: string, fn: string, srcPrefix: string): string {
+  if (url === '') {
+    if (fn === '(garbage collector)') return 'garbage collector';
+    if (fn === '(program)' || fn === '(root)') return 'V8 / runtime (program)';
+    if (fn === IDLE) return IDLE;
+    return 'native calls (socket writes/reads: writev, writeLatin1String, …)';
+  }
+  if (url.startsWith(srcPrefix)) return 'Fairway src/';
+  if (url.includes('/node_modules/undici/')) return 'undici';
+  if (url.includes('/node_modules/')) return 'other dependencies (pino, …)';
+  if (url.startsWith('node:')) return 'node core JS (http, net, streams, timers)';
+  return 'other JS';
+}
+
+/**
+ * Summarizes a .cpuprofile file. `srcPrefix` and `repoPrefix` are file:// URL prefixes; names are
+ * shown relative to the repository. O(samples × stack depth).
+ */
 export function summarizeProfile(file: string, srcPrefix: string, repoPrefix: string, n = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
-  for (const node of p.nodes) byId.set(node.id, node);
-  // Self time per node from samples × timeDeltas (µs); fall back to hitCount × mean interval.
-  const selfUs = new Map<number, number>();
-  if (p.samples !== undefined && p.timeDeltas !== undefined) {
-    for (let i = 0; i < p.samples.length; i++) {
-      const id = p.samples[i]!;
-      // timeDeltas[i] is the time before sample i; attribute the next delta to this sample.
-      const dt = p.timeDeltas[i + 1] ?? 0;
-      selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dt));
-    }
-  } else {
-    const hits = p.nodes.reduce((a, nd) => a + (nd.hitCount ?? 0), 0);
-    const per = hits === 0 ? 0 : (p.endTime - p.startTime) / hits;
-    for (const nd of p.nodes) selfUs.set(nd.id, (nd.hitCount ?? 0) * per);
+  const parent = new Map<number, number>();
+  for (const node of p.nodes) {
+    byId.set(node.id, node);
+    for (const c of node.children ?? []) parent.set(c, node.id);
   }
-  const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
-  const byFn = new Map<string, { us: number; inSrc: boolean }>();
-  for (const [id, us] of selfUs) {
-    const cf = byId.get(id)!.callFrame;
+  const nameOf = (node: ProfileNode): string => {
+    const cf = node.callFrame;
     const where = cf.url === '' ? '' : ` (${cf.url.startsWith(repoPrefix) ? cf.url.slice(repoPrefix.length) : cf.url.replace(/^file:\/\//, '')}:${cf.lineNumber + 1})`;
-    const name = `${cf.functionName === '' ? '(anonymous)' : cf.functionName}${where}`;
-    const e = byFn.get(name) ?? { us: 0, inSrc: cf.url.startsWith(srcPrefix) };
-    e.us += us;
-    byFn.set(name, e);
+    return `${cf.functionName === '' ? '(anonymous)' : cf.functionName}${where}`;
+  };
+
+  // Time per sample: timeDeltas[i + 1] is the gap after sample i (the DevTools convention).
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  const self = new Map<string, number>();
+  const inclusiveSrc = new Map<string, number>();
+  const area = new Map<string, number>();
+  let totalUs = 0;
+  let idleUs = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const dt = Math.max(0, deltas[i + 1] ?? 0);
+    const leaf = byId.get(samples[i]!);
+    if (leaf === undefined) continue;
+    totalUs += dt;
+    const leafName = nameOf(leaf);
+    if (leaf.callFrame.functionName === IDLE) {
+      idleUs += dt;
+      continue;
+    }
+    self.set(leafName, (self.get(leafName) ?? 0) + dt);
+    const a = areaOf(leaf.callFrame.url, leaf.callFrame.functionName, srcPrefix);
+    area.set(a, (area.get(a) ?? 0) + dt);
+    // Inclusive: each src/ function on this stack once (recursion counted once).
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
+      const node = byId.get(id)!;
+      if (!node.callFrame.url.startsWith(srcPrefix)) continue;
+      const name = nameOf(node);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      inclusiveSrc.set(name, (inclusiveSrc.get(name) ?? 0) + dt);
+    }
   }
-  const sorted = [...byFn].sort((a, b) => b[1].us - a[1].us);
-  const fmt = ([name, e]: [string, { us: number }]): HotFunction => ({ name, selfMs: e.us / 1000, selfPct: totalUs === 0 ? 0 : (e.us / totalUs) * 100 });
-  const srcUs = sorted.filter(([, e]) => e.inSrc).reduce((a, [, e]) => a + e.us, 0);
+  const busyUs = totalUs - idleUs;
+  const list = (m: Map<string, number>, filter: (name: string) => boolean = () => true): HotFunction[] =>
+    [...m]
+      .filter(([name]) => filter(name))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, us]) => ({ name, ms: us / 1000, pct: busyUs === 0 ? 0 : (us / busyUs) * 100 }));
+  const srcRel = srcPrefix.startsWith(repoPrefix) ? srcPrefix.slice(repoPrefix.length) : srcPrefix;
   return {
     totalMs: totalUs / 1000,
-    top: sorted.slice(0, n).map(fmt),
-    topInSrc: sorted.filter(([, e]) => e.inSrc).slice(0, n).map(fmt),
-    srcPct: totalUs === 0 ? 0 : (srcUs / totalUs) * 100,
+    busyMs: busyUs / 1000,
+    byArea: list(area),
+    top: list(self),
+    topInSrc: list(self, (name) => name.includes(`(${srcRel}`)),
+    topInSrcInclusive: list(inclusiveSrc),
   };
 }

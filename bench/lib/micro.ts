@@ -43,7 +43,7 @@ export interface PickFigure {
 const BALANCER_ROW = /^(round-robin|random|least-connections|ewma)\s/;
 
 /**
- * Reads pick.bench.ts's table ("3: 8.6 ns (12.2 ns)" cells: p50, then mean) or, failing that,
+ * Reads pick.bench.ts's first table (cells "8.6 ns (12.2 ns)": p50, then mean) or, failing that,
  * pick-alloc.ts's ns/request column. Returns [] if neither format is recognised.
  */
 export function parsePickFigures(runs: readonly MicroRun[]): PickFigure[] {
@@ -52,11 +52,13 @@ export function parsePickFigures(runs: readonly MicroRun[]): PickFigure[] {
   if (bench !== undefined) {
     const worst = new Map<string, { ns: number; cells: number }>();
     for (const line of bench.output.split('\n')) {
+      // Only the first table (per-request cost); the update() table below reuses balancer names.
+      if (/update\(\)/.test(line)) break;
       const m = BALANCER_ROW.exec(line);
       if (m === null) continue;
-      for (const c of line.matchAll(/(\d+): ([\d.]+) (ns|µs) \(/g)) {
+      for (const c of line.matchAll(/([\d.]+) (ns|µs) \(/g)) {
         const w = worst.get(m[1]!) ?? { ns: 0, cells: 0 };
-        worst.set(m[1]!, { ns: Math.max(w.ns, toNs(c[2]!, c[3]!)), cells: w.cells + 1 });
+        worst.set(m[1]!, { ns: Math.max(w.ns, toNs(c[1]!, c[2]!)), cells: w.cells + 1 });
       }
     }
     if (worst.size > 0) return [...worst].map(([balancer, w]) => ({ balancer, worstNs: w.ns, cells: w.cells, source: 'pick.bench.ts p50, pick + onStart + onFinish' }));

@@ -45,8 +45,8 @@ export interface Profile {
     killMeasureS: number;
     killAtS: number;
   };
-  /** CPU-profile Fairway when its CPU/request is above this many µs (null = never, unless --profile). */
-  autoProfileAboveUs: number | null;
+  /** Always CPU-profile Fairway after the matrix (the report then lists where its CPU goes). */
+  alwaysProfile: boolean;
   profileS: number;
 }
 
@@ -61,9 +61,9 @@ const PROFILES: Record<Mode, Profile> = {
     repeats: 3,
     warmFirstS: 2,
     warmNextS: 0.5,
-    measureS: 2,
-    scenario: { rate: 1000, connections: 32, warmS: 2, measureS: 4, killMeasureS: 4, killAtS: 1 },
-    autoProfileAboveUs: 45,
+    measureS: 1.5,
+    scenario: { rate: 1000, connections: 32, warmS: 1.5, measureS: 3, killMeasureS: 3, killAtS: 1 },
+    alwaysProfile: true,
     profileS: 6,
   },
   quick: {
@@ -75,7 +75,7 @@ const PROFILES: Record<Mode, Profile> = {
     warmNextS: 0.25,
     measureS: 1,
     scenario: { rate: 1000, connections: 32, warmS: 1, measureS: 1.5, killMeasureS: 2, killAtS: 0.5 },
-    autoProfileAboveUs: null,
+    alwaysProfile: false,
     profileS: 4,
   },
   smoke: {
@@ -83,11 +83,11 @@ const PROFILES: Record<Mode, Profile> = {
     micro: [{ script: 'pick-alloc.ts', args: ['round-robin'] }],
     workloads: [WORKLOADS[0]!],
     repeats: 1,
-    warmFirstS: 0.5,
-    warmNextS: 0.25,
-    measureS: 1,
-    scenario: { rate: 500, connections: 16, warmS: 0.5, measureS: 1.5, killMeasureS: 2, killAtS: 0.5 },
-    autoProfileAboveUs: null,
+    warmFirstS: 1,
+    warmNextS: 0.5,
+    measureS: 2,
+    scenario: { rate: 500, connections: 16, warmS: 1, measureS: 3, killMeasureS: 3, killAtS: 1 },
+    alwaysProfile: false,
     profileS: 3,
   },
 };
@@ -104,14 +104,15 @@ export interface BenchOptions {
 export const USAGE = `npm run bench [-- FLAGS]
 
   --quick           ≈1 minute: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
-  --smoke           ≈20 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
+  --smoke           ≈15 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
   --only LIST       comma-separated (or repeated): micro | e2e | peers | scenarios, a target
                     (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, http-proxy-3,
                     fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
   --repeats N       interleaved repeats of the throughput matrix
   --duration S      measured seconds per throughput run
-  --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list its top self-time functions
+  --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list where its CPU goes
+                    (always on in the default run)
   -h, --help
 `;
 

@@ -1,7 +1,6 @@
-// Reference floor, not a product: the bare design Fairway is built on (NOTES §3 design (a)),
-// node:http + one undici Pool per upstream + dispatch() straight into the ServerResponse,
-// round-robin, hop-by-hop headers dropped. No retries, health, metrics or routing.
-// Run: node bench/e2e/peers/undici-dispatch.ts URL...
+// Yardstick, not a product: the bare design Fairway is built on (node:http + an undici Pool per
+// upstream + dispatch() into the response, round-robin, hop-by-hop headers dropped); no retries,
+// health, metrics or routing. Run: node bench/e2e/peers/undici-dispatch.ts URL...
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,13 +22,15 @@ function strip(h: Headers): Headers {
 
 class Handler implements Dispatcher.DispatchHandler {
   readonly res: ServerResponse;
+  controller: Dispatcher.DispatchController | null = null;
   constructor(res: ServerResponse) {
     this.res = res;
   }
-  onRequestStart(): void {}
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Headers): void {
     this.res.writeHead(status, strip(headers));
-    void controller;
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.res.write(chunk)) {
@@ -42,7 +43,7 @@ class Handler implements Dispatcher.DispatchHandler {
   }
   onResponseError(_c: Dispatcher.DispatchController, _err: Error): void {
     if (this.res.headersSent) this.res.destroy();
-    else {
+    else if (!this.res.destroyed) {
       this.res.writeHead(502, { 'content-type': 'text/plain' });
       this.res.end('bad gateway\n');
     }
@@ -53,7 +54,13 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMes
   const pool = pools[next]!;
   next = (next + 1) % pools.length;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null }, new Handler(res));
+  const h = new Handler(res);
+  pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null }, h);
+  // A client that goes away mid-response must free the upstream connection: a paused response
+  // whose 'drain' never comes would hold it forever.
+  res.once('close', () => {
+    if (!res.writableFinished) h.controller?.abort(new Error('client closed'));
+  });
 });
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`undici-dispatch listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
