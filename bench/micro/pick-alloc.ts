@@ -10,7 +10,14 @@ import { balancerNames } from '../../src/balancer/index.ts';
 import { IN_FLIGHT, SIZES, Traffic, makeBalancer, makeMembers } from './fixtures.ts';
 
 const REQUESTS = 1_000_000;
-const WARMUP = 200_000;
+/**
+ * Calls before each measured run, to let V8 settle: a row can take code paths earlier rows
+ * never did (ewma's pick() draws from a pair table up to 16 members, alias tables above), and
+ * the one deoptimisation that causes took up to a few hundred thousand calls to re-optimise,
+ * whose interpreter-boxed doubles (up to 4 MB: enough for a minor GC) a 200 000-call warm-up
+ * counted as the hot path's.
+ */
+const WARMUP = 1_000_000;
 
 let minor = 0;
 let major = 0;
@@ -76,5 +83,5 @@ console.log(dirtyPicks === 0 ? 'pick(): no collection in any row' : `pick(): ${d
 console.log(
   dirtyRequests === 0
     ? 'pick + onStart + onFinish: no collection in any row'
-    : `pick + onStart + onFinish: ${dirtyRequests} row(s) collected garbage (ewma: see the note in src/balancer/ewma.ts)`,
+    : `pick + onStart + onFinish: ${dirtyRequests} row(s) collected garbage`,
 );

@@ -182,3 +182,86 @@ describe('ewma: traffic shaping', () => {
     expect(bal.pick(null)).toBe(a);
   });
 });
+
+describe('ewma: pick() reads cost exactly as the formula (no-exp comparison, table draws)', () => {
+  /** The cost as the header defines it: decayed estimate (floored; typical if never measured) × (inflight + 1) / weight. */
+  const cost = (u: Upstream, now: number, typical: number, tau: number): number => {
+    const est = u.ewmaMs > 0 ? Math.max(u.ewmaMs * Math.exp(Math.min(0, (u.ewmaAt - now) / tau)), 1e-6) : typical;
+    return (est * (u.inflight + 1)) / u.weight;
+  };
+
+  it('of two members, always picks the cheaper (random estimates, ages, loads, weights; floor, unmeasured, clock skew)', () => {
+    const rng = seededRng(21);
+    const tau = 10_000;
+    const now = 1_000_000;
+    for (let trial = 0; trial < 20_000; trial++) {
+      const members = makeUpstreams([1 + Math.floor(rng() * 10), 1 + Math.floor(rng() * 10)]);
+      for (const u of members) {
+        const kind = rng();
+        // Mostly measured and recent; some never measured, some near the MIN_MS floor or long
+        // idle, some stamped after the balancer's clock (another balancer wrote them).
+        u.ewmaMs = kind < 0.1 ? 0 : kind < 0.15 ? 1e-6 * (1 + rng() * 100) : Math.exp(rng() * 14 - 5);
+        u.ewmaAt = kind < 0.1 ? 0 : now - (rng() < 0.1 ? rng() * 300_000 : rng() < 0.05 ? -rng() * 1_000 : rng() * 20_000);
+        u.inflight = Math.floor(rng() * 12);
+      }
+      // Near-ties too: copy one member's state to the other, nudged.
+      if (rng() < 0.2) {
+        members[1]!.ewmaMs = members[0]!.ewmaMs * (1 + (rng() - 0.5) * 1e-9);
+        members[1]!.ewmaAt = members[0]!.ewmaAt + (rng() - 0.5) * 10;
+      }
+      const bal = new EwmaBalancer({ rng: seededRng(trial + 1), decayMs: tau });
+      bal.update(members);
+      bal.onStart(members[0]!, now);
+      // update() moved the clock to the latest stamp and seeded typical from measured members.
+      const measured = members.filter((u) => u.ewmaMs > 0);
+      const clock = Math.max(now, ...measured.map((u) => u.ewmaAt));
+      const typical = measured.length > 0 ? measured.reduce((a, u) => a + u.ewmaMs, 0) / measured.length : DEFAULT_RTT_MS;
+      const [c0, c1] = members.map((u) => cost(u, clock, typical, tau)) as [number, number];
+      for (let k = 0; k < 2; k++) {
+        const picked = bal.pick(null)!;
+        const other = picked === members[0] ? c1 : c0;
+        const mine = picked === members[0] ? c0 : c1;
+        if (mine > other * (1 + 1e-12)) throw new Error(`trial ${trial}: picked cost ${mine} over ${other}`);
+      }
+    }
+  });
+
+  it('draws candidate pairs by weight: pick shares match i by weight, then j by weight among the others', () => {
+    for (const weights of [
+      [1, 2, 3],
+      [5, 1, 1, 2, 7],
+      [1, 1, 1, 1, 1, 1],
+      Array.from({ length: 16 }, (_, i) => 1 + (i % 5)),
+      Array.from({ length: 40 }, (_, i) => [1, 2, 3, 5, 8][i % 5]!),
+      Array.from({ length: 40 }, () => 1),
+    ]) {
+      const members = makeUpstreams(weights);
+      const n = members.length;
+      // Equal decayed estimates, distinct loads: cost order is fixed and known.
+      members.forEach((u, i) => {
+        u.ewmaMs = 10;
+        u.ewmaAt = 0;
+        u.inflight = (i * 7) % n;
+      });
+      const bal = new EwmaBalancer({ rng: seededRng(n), decayMs: 10_000 });
+      bal.update(members);
+      const c = members.map((u) => (10 * (u.inflight + 1)) / u.weight);
+      const total = weights.reduce((a, b) => a + b, 0);
+      const expected = members.map(() => 0);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          if (j === i) continue;
+          const p = (weights[i]! / total) * (weights[j]! / (total - weights[i]!));
+          expected[c[j]! < c[i]! ? j : i]! += p;
+        }
+      }
+      const N = 200_000;
+      const seen = members.map(() => 0);
+      for (let k = 0; k < N; k++) seen[members.indexOf(bal.pick(null)!)]!++;
+      for (let i = 0; i < n; i++) {
+        const sigma = Math.sqrt((expected[i]! * (1 - expected[i]!)) / N);
+        expect(Math.abs(seen[i]! / N - expected[i]!)).toBeLessThan(5 * sigma + 1e-4);
+      }
+    }
+  });
+});
