@@ -37,6 +37,7 @@
 import type { Upstream } from '../pool/upstream.ts';
 import { wasTried, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
 import { FastRng, RANGE } from './fast-rng.ts';
+import { fillAlias } from './weighted-sampler.ts';
 
 /** Decay time constant τ when the options give none (ms). */
 export const DEFAULT_DECAY_MS = 10_000;
@@ -434,36 +435,16 @@ export class EwmaBalancer implements Balancer {
  * column c (scaled to [0, 1]), [2c + 1] the column taken otherwise. O(n), allocates.
  */
 function buildAlias(weights: Float64Array, n: number): Float64Array {
-  const table = new Float64Array(2 * n);
   let total = 0;
   for (let i = 0; i < n; i++) total += weights[i]!;
-  // Scale each weight so the mean is 1, then pair every under-full column with an over-full
-  // one. Both stacks hold indexes; together they never exceed n entries.
-  const small = new Int32Array(n);
-  const large = new Int32Array(n);
-  let ns = 0;
-  let nl = 0;
-  const scale = n / total;
+  const prob = new Float64Array(n);
+  const alias = new Int32Array(n);
+  fillAlias(weights, n, total, prob, alias);
+  // Interleaved [prob, alias] per column: one cache line for both reads in pick().
+  const table = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) {
-    const p = weights[i]! * scale;
-    table[2 * i] = p;
-    table[2 * i + 1] = i;
-    if (p < 1) small[ns++] = i;
-    else large[nl++] = i;
+    table[2 * i] = prob[i]!;
+    table[2 * i + 1] = alias[i]!;
   }
-  while (ns > 0 && nl > 0) {
-    const s = small[--ns]!;
-    const l = large[nl - 1]!;
-    table[2 * s + 1] = l;
-    const rest = table[2 * l]! + table[2 * s]! - 1;
-    table[2 * l] = rest;
-    if (rest < 1) {
-      nl--;
-      small[ns++] = l;
-    }
-  }
-  // Whatever is left is full up to rounding error.
-  while (nl > 0) table[2 * large[--nl]!] = 1;
-  while (ns > 0) table[2 * small[--ns]!] = 1;
   return table;
 }

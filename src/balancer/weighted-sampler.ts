@@ -44,36 +44,7 @@ export class WeightedSampler {
       this.prob = new Float64Array(n);
       this.alias = new Int32Array(n);
     }
-    const prob = this.prob;
-    const alias = this.alias;
-    // Vose: scale each weight so the mean is 1, then pair every under-full column with an
-    // over-full one. Both stacks hold indexes; together they never exceed n entries.
-    const small = new Int32Array(n);
-    const large = new Int32Array(n);
-    let ns = 0;
-    let nl = 0;
-    const scale = n / total;
-    for (let i = 0; i < n; i++) {
-      const p = weights[i]! * scale;
-      prob[i] = p;
-      alias[i] = i;
-      if (p < 1) small[ns++] = i;
-      else large[nl++] = i;
-    }
-    while (ns > 0 && nl > 0) {
-      const s = small[--ns]!;
-      const l = large[nl - 1]!;
-      alias[s] = l;
-      const rest = prob[l]! + prob[s]! - 1;
-      prob[l] = rest;
-      if (rest < 1) {
-        nl--;
-        small[ns++] = l;
-      }
-    }
-    // Whatever is left is full up to rounding error.
-    while (nl > 0) prob[large[--nl]!] = 1;
-    while (ns > 0) prob[small[--ns]!] = 1;
+    fillAlias(weights, n, total, this.prob, this.alias);
   }
 
   /**
@@ -89,4 +60,40 @@ export class WeightedSampler {
     if (this.uniform) return i;
     return x - i < this.prob[i]! ? i : this.alias[i]!;
   }
+}
+
+/**
+ * Vose's alias method: fills prob[0..n) (chance of keeping column i, in [0, 1]) and
+ * alias[0..n) (the column taken otherwise) for `weights[0..n)` summing to `total`.
+ * Off the hot path: O(n), allocates two scratch stacks.
+ */
+export function fillAlias(weights: Float64Array, n: number, total: number, prob: Float64Array, alias: Int32Array): void {
+  // Scale each weight so the mean is 1, then pair every under-full column with an over-full
+  // one. Both stacks hold indexes; together they never exceed n entries.
+  const small = new Int32Array(n);
+  const large = new Int32Array(n);
+  let ns = 0;
+  let nl = 0;
+  const scale = n / total;
+  for (let i = 0; i < n; i++) {
+    const p = weights[i]! * scale;
+    prob[i] = p;
+    alias[i] = i;
+    if (p < 1) small[ns++] = i;
+    else large[nl++] = i;
+  }
+  while (ns > 0 && nl > 0) {
+    const s = small[--ns]!;
+    const l = large[nl - 1]!;
+    alias[s] = l;
+    const rest = prob[l]! + prob[s]! - 1;
+    prob[l] = rest;
+    if (rest < 1) {
+      nl--;
+      small[ns++] = l;
+    }
+  }
+  // Whatever is left is full up to rounding error.
+  while (nl > 0) prob[large[--nl]!] = 1;
+  while (ns > 0) prob[small[--ns]!] = 1;
 }
