@@ -113,7 +113,14 @@ export function checks(r: BenchResults): Check[] {
   if (r.pick.length === 0) out.push({ target: 'pick ≤ 50 ns at all sizes', measured: 'no micro figures (micro not run, absent, or output not recognised)', met: null });
   else {
     const worst = r.pick.map((p) => `${p.balancer} ≤ ${fix(p.worstNs)} ns`).join(', ');
-    out.push({ target: 'pick ≤ 50 ns at all sizes', measured: `worst per balancer (${r.pick[0]!.source}): ${worst}`, met: r.pick.every((p) => p.worstNs <= 50) });
+    // The target is about pick() alone; a figure that includes onStart + onFinish (pick-alloc,
+    // or an older pick.bench) is shown but cannot decide it.
+    const alone = r.pick[0]!.source.includes('pick() alone');
+    out.push({
+      target: 'pick ≤ 50 ns at all sizes',
+      measured: `worst per balancer (${r.pick[0]!.source}): ${worst}${alone ? '' : '; pick() alone is timed by pick.bench.ts (default run or --only micro)'}`,
+      met: alone ? r.pick.every((p) => p.worstNs <= 50) : null,
+    });
   }
   // 2. Fairway CPU µs/req against peers.
   const t = r.throughput;
