@@ -3,35 +3,16 @@ import net from 'node:net';
 import http from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { fetchText } from './helpers/http.ts';
+import { rawRequest } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
-/** Sends raw bytes; resolves with everything received until the server closes. */
-function raw(url: string, text: string | Buffer[]): Promise<string> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname, () => {
-      if (typeof text === 'string') s.write(text);
-      else for (const b of text) s.write(b);
-    });
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('end', () => resolve(out));
-    s.on('close', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(5000, () => {
-      s.destroy();
-      reject(new Error('timed out'));
-    });
-  });
-}
 
 describe('bad requests', () => {
   it('HTTP/1.1 without Host: 400 bad-request with a body', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });
-    const res = await raw(p.url, 'GET / HTTP/1.1\r\n\r\n');
+    const res = await rawRequest(p.url, 'GET / HTTP/1.1\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 400/);
     expect(res).toContain('x-fairway-error: bad-request');
     expect(res).toMatch(/\r\n\r\n400 Bad request\.\n$/);
@@ -41,13 +22,13 @@ describe('bad requests', () => {
   it('HTTP/1.0 without Host is served', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });
-    const res = await raw(p.url, 'GET / HTTP/1.0\r\n\r\n');
+    const res = await rawRequest(p.url, 'GET / HTTP/1.0\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 200/);
   });
 
   it('a malformed request line: 400 with x-fairway-error and a body', async () => {
     const p = await startProxy({ pools: { web: { upstreams: ['http://127.0.0.1:9'] } } });
-    const res = await raw(p.url, 'GARBAGE\r\n\r\n');
+    const res = await rawRequest(p.url, 'GARBAGE\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 400 Bad Request/);
     expect(res).toContain('x-fairway-error: bad-request');
     expect(res).toMatch(/\r\n\r\n400 Bad request\.\n$/);
@@ -55,14 +36,14 @@ describe('bad requests', () => {
 
   it('headers over the limit: 431 headers-too-large', async () => {
     const p = await startProxy({ server: { maxHeaderSize: '4kb' }, pools: { web: { upstreams: ['http://127.0.0.1:9'] } } });
-    const res = await raw(p.url, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+    const res = await rawRequest(p.url, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
     expect(res).toMatch(/^HTTP\/1.1 431/);
     expect(res).toContain('x-fairway-error: headers-too-large');
   });
 
   it('CONNECT: 405 method-not-allowed', async () => {
     const p = await startProxy({ pools: { web: { upstreams: ['http://127.0.0.1:9'] } } });
-    const res = await raw(p.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    const res = await rawRequest(p.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 405/);
     expect(res).toContain('x-fairway-error: method-not-allowed');
   });
@@ -71,7 +52,7 @@ describe('bad requests', () => {
     const echo = await startUpstream({ name: 'echo', behavior: { kind: 'echo' } });
     const p = await startProxy({ server: { maxBodySize: '1kb' }, pools: { web: { upstreams: [echo.url], retry: { attempts: 1 } } } });
     const big = 'x'.repeat(4096);
-    const res = await raw(p.url, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`);
+    const res = await rawRequest(p.url, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`);
     // Either the proxy answers 413 before the upstream answers, or it aborts the response it had
     // started: a body over the limit never arrives whole.
     if (res.startsWith('HTTP/1.1 413')) expect(res).toContain('x-fairway-error: body-too-large');
@@ -79,7 +60,7 @@ describe('bad requests', () => {
     // With retries on, the body is buffered first and refused before any upstream sees it.
     const p2 = await startProxy({ server: { maxBodySize: '1kb' }, pools: { web: { upstreams: [echo.url] } } });
     const hits = echo.hits;
-    const res2 = await raw(p2.url, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`);
+    const res2 = await rawRequest(p2.url, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`);
     expect(res2).toMatch(/^HTTP\/1.1 413/);
     expect(echo.hits).toBe(hits);
     // Under the limit passes.
@@ -89,7 +70,7 @@ describe('bad requests', () => {
   it('a Content-Length over server.maxBodySize: 413 before anything is read', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({ server: { maxBodySize: '1kb' }, pools: { web: { upstreams: [a.url] } } });
-    const res = await raw(p.url, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n`);
+    const res = await rawRequest(p.url, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n`);
     expect(res).toMatch(/^HTTP\/1.1 413/);
     expect(a.hits).toBe(0);
   });
@@ -108,7 +89,7 @@ describe('bad upstream responses', () => {
 
   it('a refused upgrade carries a real reason phrase and body', async () => {
     const p = await startProxy({ pools: { web: { upstreams: [{ url: 'http://127.0.0.1:9', weight: 0 }] } } });
-    const res = await raw(p.url, 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    const res = await rawRequest(p.url, 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 503 Service Unavailable/);
     expect(res).toContain('x-fairway-error: no-upstream');
     expect(res).toContain('No upstream is available');

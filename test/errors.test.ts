@@ -4,17 +4,10 @@ import net from 'node:net';
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { fetchText } from './helpers/http.ts';
+import { closedPortUrl } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
-/** A port that refuses connections: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('proxy-generated errors', () => {
   it('404 no-route when no route matches', async () => {
@@ -50,8 +43,7 @@ describe('proxy-generated errors', () => {
   });
 
   it('502 connect-refused when the only upstream refuses connections', async () => {
-    const port = await closedPort();
-    const p = await startProxy({ pools: { web: { upstreams: [`http://127.0.0.1:${port}`], retry: { attempts: 1 } } } });
+    const p = await startProxy({ pools: { web: { upstreams: [await closedPortUrl()], retry: { attempts: 1 } } } });
     const r = await fetchText(`${p.url}/`);
     expect(r.status).toBe(502);
     expect(r.headers['x-fairway-error']).toBe('connect-refused');

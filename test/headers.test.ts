@@ -2,32 +2,17 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { fetchText } from './helpers/http.ts';
+import { rawRequest } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
-/** Sends raw bytes and reads until the response ends (Connection: close). */
-async function raw(url: string, text: string): Promise<string> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname, () => s.write(text));
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (out += d));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.setTimeout(5000, () => {
-      s.destroy();
-      reject(new Error('raw request timed out'));
-    });
-  });
-}
 
 describe('request headers', () => {
   it('removes hop-by-hop headers and every header named in Connection', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });
     const port = new URL(p.url).port;
-    const res = await raw(
+    const res = await rawRequest(
       p.url,
       `GET /x HTTP/1.1\r\nHost: h.test:${port}\r\nConnection: close, X-Secret, x-other\r\nKeep-Alive: timeout=5\r\n` +
         `Proxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: Expires\r\nUpgrade: h2c\r\nX-Secret: s\r\nX-Other: o\r\nX-Kept: k\r\n\r\n`,
@@ -58,7 +43,7 @@ describe('request headers', () => {
   it('rejects a request with two Host headers (400)', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });
-    const res = await raw(p.url, 'GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n');
+    const res = await rawRequest(p.url, 'GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 400/);
     expect(res.toLowerCase()).toContain('x-fairway-error: bad-request');
     expect(a.hits).toBe(0);

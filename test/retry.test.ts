@@ -3,16 +3,10 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { fetchText } from './helpers/http.ts';
+import { closedPortUrl } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
-async function closedPortUrl(): Promise<string> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
 
 const fastRetry = { backoff: { base: '1ms', max: '5ms' } };
 
