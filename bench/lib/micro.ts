@@ -42,42 +42,40 @@ export interface PickFigure {
 
 const BALANCER_ROW = /^(round-robin|random|least-connections|ewma)\s/;
 
+/** Worst p50 per balancer over the rows of one pick.bench table (cells "8.6 ns (12.2 ns)"). */
+function worstCells(lines: readonly string[], source: string): PickFigure[] {
+  const worst = new Map<string, { ns: number; cells: number }>();
+  for (const line of lines) {
+    const m = BALANCER_ROW.exec(line);
+    if (m === null) continue;
+    for (const c of line.matchAll(/([\d.]+) (ns|µs) \(/g)) {
+      const ns = Number(c[1]) * (c[2] === 'µs' ? 1000 : 1);
+      const w = worst.get(m[1]!) ?? { ns: 0, cells: 0 };
+      worst.set(m[1]!, { ns: Math.max(w.ns, ns), cells: w.cells + 1 });
+    }
+  }
+  return [...worst].map(([balancer, w]) => ({ balancer, worstNs: w.ns, cells: w.cells, source }));
+}
+
 /**
  * Reads pick.bench.ts's "pick() alone" table (cells "8.6 ns (12.2 ns)": p50, then mean), else its
  * first table (pick + onStart + onFinish), or, failing that,
  * pick-alloc.ts's ns/request column. Returns [] if neither format is recognised.
  */
 export function parsePickFigures(runs: readonly MicroRun[]): PickFigure[] {
-  const toNs = (v: string, unit: string): number => Number(v) * (unit === 'µs' ? 1000 : 1);
   const bench = runs.find((r) => r.script === 'pick.bench.ts' && r.status === 'ok');
   if (bench !== undefined) {
     // The target is about pick() alone: read that table when the bench prints one.
     const lines = bench.output.split('\n');
     const aloneAt = lines.findIndex((l) => /^pick\(\) alone, per call/.test(l));
     if (aloneAt !== -1) {
-      const worst = new Map<string, { ns: number; cells: number }>();
-      for (const line of lines.slice(aloneAt + 1)) {
-        const m = BALANCER_ROW.exec(line);
-        if (m === null) continue;
-        for (const c of line.matchAll(/([\d.]+) (ns|µs) \(/g)) {
-          const w = worst.get(m[1]!) ?? { ns: 0, cells: 0 };
-          worst.set(m[1]!, { ns: Math.max(w.ns, toNs(c[1]!, c[2]!)), cells: w.cells + 1 });
-        }
-      }
-      if (worst.size > 0) return [...worst].map(([balancer, w]) => ({ balancer, worstNs: w.ns, cells: w.cells, source: 'pick.bench.ts p50, pick() alone' }));
+      const alone = worstCells(lines.slice(aloneAt + 1), 'pick.bench.ts p50, pick() alone');
+      if (alone.length > 0) return alone;
     }
-    const worst = new Map<string, { ns: number; cells: number }>();
-    for (const line of lines) {
-      // Only the first table (per-request cost); the update() table below reuses balancer names.
-      if (/update\(\)/.test(line)) break;
-      const m = BALANCER_ROW.exec(line);
-      if (m === null) continue;
-      for (const c of line.matchAll(/([\d.]+) (ns|µs) \(/g)) {
-        const w = worst.get(m[1]!) ?? { ns: 0, cells: 0 };
-        worst.set(m[1]!, { ns: Math.max(w.ns, toNs(c[1]!, c[2]!)), cells: w.cells + 1 });
-      }
-    }
-    if (worst.size > 0) return [...worst].map(([balancer, w]) => ({ balancer, worstNs: w.ns, cells: w.cells, source: 'pick.bench.ts p50, pick + onStart + onFinish' }));
+    // Only the first table (per-request cost); the update() table below reuses balancer names.
+    const updateAt = lines.findIndex((l) => /update\(\)/.test(l));
+    const combined = worstCells(updateAt === -1 ? lines : lines.slice(0, updateAt), 'pick.bench.ts p50, pick + onStart + onFinish');
+    if (combined.length > 0) return combined;
   }
   const alloc = runs.find((r) => r.script === 'pick-alloc.ts' && r.status === 'ok');
   if (alloc !== undefined) {
