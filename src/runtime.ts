@@ -11,7 +11,7 @@ import { HealthChecker } from './health/checker.ts';
 import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
-import { ErrorCode } from './proxy/errors.ts';
+import { ErrorCode } from './core/errors.ts';
 import type { ExchangeContext } from './proxy/exchange.ts';
 import { clientAddressOf, forwardRequestHeaders } from './proxy/headers.ts';
 import { proxyUpgrade, rejectUpgrade } from './proxy/upgrade.ts';

@@ -8,7 +8,8 @@ import { Pool } from '../pool/pool.ts';
 import { Upstream, UpstreamFlag, type HealthCheckResult } from '../pool/upstream.ts';
 import { seededRng } from '../util/rng.ts';
 import { HealthChecker, isExpectedStatus } from './checker.ts';
-import { Outcome, observeOutcome } from './passive.ts';
+import { Outcome } from '../core/outcome.ts';
+import { observeOutcome } from './passive.ts';
 
 const HC: HealthCheckConfig = {
   path: '/health',

@@ -8,7 +8,7 @@ import type { HealthCheckConfig, StatusSet } from '../config/types.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
 import { UpstreamFlag, type HealthCheckResult, type Upstream } from '../pool/upstream.ts';
-import { ErrorCode, Phase, classify } from '../proxy/errors.ts';
+import { ErrorCode, Phase, classify } from '../core/errors.ts';
 import type { Clock } from '../util/clock.ts';
 import { readmit } from './passive.ts';
 import { observe, type ThresholdState } from './threshold.ts';

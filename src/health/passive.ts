@@ -6,19 +6,10 @@
 import type { Pool } from '../pool/pool.ts';
 import { UpstreamFlag, type Upstream } from '../pool/upstream.ts';
 import type { Logger } from '../observability/log.ts';
+import { Outcome } from '../core/outcome.ts';
 
-/** What an attempt's outcome means for the upstream's health. */
-export const Outcome = {
-  /** A usable response (anything but 502/503/504). */
-  Success: 0,
-  /** Reset, timeout, malformed response or a 502/503/504 answer. */
-  Failure: 1,
-  /** Could not connect: refused, connect timeout, unreachable. */
-  ConnectFailure: 2,
-  /** The client went away: says nothing about the upstream. */
-  Neutral: 3,
-} as const;
-export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+
 
 /** Records an attempt's outcome; may eject `u` and rebuild the pool. O(1) except on ejection. */
 export function observeOutcome(pool: Pool, u: Upstream, outcome: Outcome, nowMs: number, code: string, log: Logger | null): void {

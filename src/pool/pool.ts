@@ -5,7 +5,7 @@
 import type { Balancer } from '../balancer/types.ts';
 import type { Logger } from '../observability/log.ts';
 import type { PoolConfig } from '../config/types.ts';
-import { RetryBudget } from '../proxy/retry.ts';
+import { RetryBudget } from './retry-budget.ts';
 import type { Clock } from '../util/clock.ts';
 import { Upstream, UpstreamFlag } from './upstream.ts';
 

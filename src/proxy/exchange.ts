@@ -6,13 +6,14 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { Outcome, observeOutcome } from '../health/passive.ts';
+import { Outcome } from '../core/outcome.ts';
+import { observeOutcome } from '../health/passive.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
-import { ErrorCode, Phase, classify, isConnectFailure } from './errors.ts';
+import { ErrorCode, Phase, classify, isConnectFailure } from '../core/errors.ts';
 import { Attempt, type AttemptOwner } from './forwarder.ts';
 import { forwardResponseHeaders } from './headers.ts';
 import { respondError } from './respond.ts';

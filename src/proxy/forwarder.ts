@@ -4,7 +4,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { Upstream } from '../pool/upstream.ts';
-import { Phase } from './errors.ts';
+import { Phase } from '../core/errors.ts';
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;

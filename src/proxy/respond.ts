@@ -2,7 +2,7 @@
 // naming the cause. Never includes upstream details or header values.
 
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import { STATUS_OF, type ErrorCode } from './errors.ts';
+import { STATUS_OF, type ErrorCode } from '../core/errors.ts';
 
 const MESSAGES: Readonly<Record<ErrorCode, string>> = {
   'no-route': 'No route matches this request.',

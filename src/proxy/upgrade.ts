@@ -5,11 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { Outcome, observeOutcome } from '../health/passive.ts';
+import { Outcome } from '../core/outcome.ts';
+import { observeOutcome } from '../health/passive.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import { STATUS_CODES } from 'node:http';
-import { ErrorCode, Phase, classify, isConnectFailure } from './errors.ts';
+import { ErrorCode, Phase, classify, isConnectFailure } from '../core/errors.ts';
 import { rawErrorResponse } from './respond.ts';
 import type { ExchangeContext } from './exchange.ts';
 import { forwardResponseHeaders } from './headers.ts';

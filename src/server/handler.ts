@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Pool } from '../pool/pool.ts';
-import { ErrorCode } from '../proxy/errors.ts';
+import { ErrorCode } from '../core/errors.ts';
 import { Exchange, type Body, type ExchangeContext } from '../proxy/exchange.ts';
 import { clientAddressOf, forwardRequestHeaders } from '../proxy/headers.ts';
 import { collectBody, limitBody } from '../proxy/replay-buffer.ts';

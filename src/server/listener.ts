@@ -4,7 +4,7 @@
 import http, { IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ListenAddress, ServerLimits } from '../config/types.ts';
-import { ErrorCode } from '../proxy/errors.ts';
+import { ErrorCode } from '../core/errors.ts';
 import { ProxyResponse } from '../proxy/exchange.ts';
 import { rawErrorResponse } from '../proxy/respond.ts';
 
