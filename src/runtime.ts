@@ -150,7 +150,7 @@ export class Runtime implements ExchangeContext {
       if (pc.healthCheck !== null) checkers.push(new HealthChecker(pool, pc.healthCheck, this.log, this.clock));
     }
     this.registry.commit(nextEntries);
-    const router = new Router(config.routes, (name) => pools.get(name)!);
+    const router = new Router(config.routes, (r) => pools.get(r.pool)!);
     return { config, pools, checkers, router, maxBodyBytes: config.server.maxBodyBytes };
   }
 

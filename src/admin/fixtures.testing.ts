@@ -2,6 +2,7 @@
 // Never imported by runtime code.
 
 import { createBalancer } from '../balancer/index.ts';
+import { testPoolConfig } from '../config/fixtures.testing.ts';
 import type { BalancerName, PoolConfig } from '../config/types.ts';
 import { LatencyHistogram } from '../observability/histogram.ts';
 import { Pool } from '../pool/pool.ts';
@@ -9,25 +10,7 @@ import { Upstream } from '../pool/upstream.ts';
 import { seededRng } from '../util/rng.ts';
 
 export function poolConfig(name: string, origins: readonly string[], balancer: BalancerName = 'round-robin'): PoolConfig {
-  return {
-    name,
-    balancer,
-    upstreams: origins.map((origin) => ({ url: origin, origin, weight: 1 })),
-    healthCheck: null,
-    passive: { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
-    retry: {
-      attempts: 3,
-      perTryTimeoutMs: 30_000,
-      budgetPercent: 20,
-      budgetMinPerSecond: 10,
-      bufferBytes: 65536,
-      backoffBaseMs: 25,
-      backoffMaxMs: 250,
-    },
-    timeouts: { connectMs: 5000, responseMs: 30_000, idleMs: 60_000, keepAliveMs: 4000 },
-    maxConnectionsPerUpstream: 16,
-    ewmaDecayMs: 10_000,
-  };
+  return testPoolConfig(name, origins, { balancer, maxConnectionsPerUpstream: 16 });
 }
 
 /** Attaches a latency histogram the way the hot path will find it (`u.latency`). */

@@ -19,7 +19,7 @@ import {
   upstreamObjectSchema,
   upstreamSchema,
 } from './schema.ts';
-import type { ListenAddress } from './types.ts';
+import type { HostPort } from './types.ts';
 import { parseDuration, parseListen, parseUpstreamUrl } from './units.ts';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -182,14 +182,14 @@ function checkRoutes(rawRoutes: unknown, poolNames: readonly string[] | undefine
  * host, `::` (dual-stack, takes IPv4 too) against anything, or 0.0.0.0 against an IPv4 address.
  * Port 0 never collides; host names are compared as written.
  */
-function collides(a: ListenAddress, b: ListenAddress): boolean {
+function collides(a: HostPort, b: HostPort): boolean {
   if (a.port === 0 || a.port !== b.port) return false;
   if (a.host === b.host || a.host === '::' || b.host === '::') return true;
   return (a.host === '0.0.0.0' && isIPv4(b.host)) || (b.host === '0.0.0.0' && isIPv4(a.host));
 }
 
 /** Each address of `listen` parsed on its own (undefined where invalid), at its index. */
-function listenAddresses(rawListen: unknown): (ListenAddress | undefined)[] {
+function listenAddresses(rawListen: unknown): (HostPort | undefined)[] {
   if (rawListen === undefined) return [];
   return (Array.isArray(rawListen) ? rawListen : [rawListen]).map((item: unknown) => {
     const s = parsePart(listenAddressSchema, item);

@@ -30,10 +30,10 @@ describe('parseConfigText: valid configs', () => {
   it('builds a frozen config from a minimal file, the only pool taking every request', () => {
     const config = parseConfigText(yaml(...MINIMAL), 'fairway.yaml', { env: {} });
     expect(config.source).toBe('fairway.yaml');
-    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080 }]);
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080, tls: null }]);
     expect(config.admin).toBeNull();
-    expect(config.routes).toEqual([{ host: null, pathPrefix: null, pool: 'api' }]);
-    expect(config.pools.get('api')?.upstreams).toEqual([{ url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1 }]);
+    expect(config.routes).toEqual([{ host: null, pathPrefix: null, rewritePathPrefix: null, requestHeaders: null, responseHeaders: null, pool: 'api' }]);
+    expect(config.pools.get('api')?.upstreams).toEqual([{ url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1, scheme: 'http', hostname: '127.0.0.1', port: 3001, resolveMs: null }]);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -49,7 +49,7 @@ describe('parseConfigText: valid configs', () => {
       '    maxConnectionsPerUpstream: ${MAXCONN}',
     );
     const config = parseConfigText(text, 'fairway.yaml', { env: { RETRIES: '5', MAXCONN: '64' } });
-    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080 }]);
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080, tls: null }]);
     const pool = config.pools.get('api');
     expect(pool?.retry.attempts).toBe(5);
     expect(pool?.retry.perTryTimeoutMs).toBe(2000);
@@ -456,8 +456,8 @@ describe('overrides from flags', () => {
     const text = yaml(...MINIMAL, 'admin:', '  listen: 127.0.0.1:9901', '  token: secret');
     const config = parseConfigText(text, 'f.yaml', { env: {}, overrides: { listen: [':9000', '[::1]:9000'], admin: '127.0.0.1:0' } });
     expect(config.listen).toEqual([
-      { host: '0.0.0.0', port: 9000 },
-      { host: '::1', port: 9000 },
+      { host: '0.0.0.0', port: 9000, tls: null },
+      { host: '::1', port: 9000, tls: null },
     ]);
     expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 0 }, token: 'secret' });
   });
@@ -465,13 +465,13 @@ describe('overrides from flags', () => {
   it('turn the admin server on and supply a listen the file lacks', () => {
     const text = yaml('pools:', '  api:', '    upstreams: [http://127.0.0.1:3001]');
     const config = parseConfigText(text, 'f.yaml', { env: {}, overrides: { listen: ['127.0.0.1:0'], admin: '127.0.0.1:0' } });
-    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 0 }]);
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 0, tls: null }]);
     expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 0 }, token: null });
   });
 
   it('an empty listen list is no override', () => {
     const config = parseConfigText(yaml(...MINIMAL), 'f.yaml', { env: {}, overrides: { listen: [] } });
-    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080 }]);
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 8080, tls: null }]);
   });
 
   it('problems in flag values are reported as <flags>, before the file', () => {
@@ -531,7 +531,7 @@ describe('buildConfig', () => {
     expect(config.source).toBeNull();
     expect(config.pools.get('default')?.balancer).toBe('least-connections');
     expect(config.pools.get('default')?.upstreams.map((u) => u.origin)).toEqual(['http://127.0.0.1:3001', 'http://127.0.0.1:3002']);
-    expect(config.routes).toEqual([{ host: null, pathPrefix: null, pool: 'default' }]);
+    expect(config.routes).toEqual([{ host: null, pathPrefix: null, rewritePathPrefix: null, requestHeaders: null, responseHeaders: null, pool: 'default' }]);
     expect(config.admin?.listen).toEqual({ host: '127.0.0.1', port: 0 });
   });
 
@@ -550,7 +550,7 @@ describe('buildConfig', () => {
   it('expands ${VAR} from the given env and does not modify its input', () => {
     const raw = { listen: '127.0.0.1:${P}', pools: { default: { upstreams: ['http://127.0.0.1:${U}'] } } };
     const config = buildConfig(raw, { env: { P: '7000', U: '7001' } });
-    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 7000 }]);
+    expect(config.listen).toEqual([{ host: '127.0.0.1', port: 7000, tls: null }]);
     expect(raw.listen).toBe('127.0.0.1:${P}');
   });
 });

@@ -23,12 +23,14 @@ describe('normalize', () => {
       keepAliveTimeoutMs: 60_000,
       maxHeaderBytes: 16_384,
       maxBodyBytes: 0,
+      maxHeaderCount: 100,
+      maxUrlBytes: 8192,
     });
     expect(config.shutdown).toEqual({ drainTimeoutMs: 10_000 });
     expect(config.pools.get('api')).toEqual({
       name: 'api',
       balancer: 'round-robin',
-      upstreams: [{ url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1 }],
+      upstreams: [{ url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1, scheme: 'http', hostname: '127.0.0.1', port: 3001, resolveMs: null }],
       healthCheck: null,
       passive: { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
       retry: {
@@ -43,6 +45,8 @@ describe('normalize', () => {
       timeouts: { connectMs: 5000, responseMs: 30_000, idleMs: 60_000, keepAliveMs: 4000 },
       maxConnectionsPerUpstream: 256,
       ewmaDecayMs: 10_000,
+      hash: null,
+      tls: null,
     });
   });
 
@@ -77,8 +81,8 @@ describe('normalize', () => {
   it('expands upstream shorthand and keeps weights', () => {
     const config = build({ pools: { api: { upstreams: ['http://127.0.0.1:3001/', { url: 'http://127.0.0.1:3002', weight: 0 }] } } });
     expect(config.pools.get('api')?.upstreams).toEqual([
-      { url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1 },
-      { url: 'http://127.0.0.1:3002', origin: 'http://127.0.0.1:3002', weight: 0 },
+      { url: 'http://127.0.0.1:3001', origin: 'http://127.0.0.1:3001', weight: 1, scheme: 'http', hostname: '127.0.0.1', port: 3001, resolveMs: null },
+      { url: 'http://127.0.0.1:3002', origin: 'http://127.0.0.1:3002', weight: 0, scheme: 'http', hostname: '127.0.0.1', port: 3002, resolveMs: null },
     ]);
   });
 
@@ -88,8 +92,8 @@ describe('normalize', () => {
       routes: [{ match: { host: '*.Example.COM', pathPrefix: '/V1' }, pool: 'api' }, { match: {}, pool: 'api' }],
     });
     expect(config.routes).toEqual([
-      { host: '*.example.com', pathPrefix: '/V1', pool: 'api' },
-      { host: null, pathPrefix: null, pool: 'api' },
+      { host: '*.example.com', pathPrefix: '/V1', pool: 'api', rewritePathPrefix: null, requestHeaders: null, responseHeaders: null },
+      { host: null, pathPrefix: null, pool: 'api', rewritePathPrefix: null, requestHeaders: null, responseHeaders: null },
     ]);
   });
 

@@ -24,7 +24,7 @@ export function normalize(raw: RawConfig, source: string | null): Config {
 
   return Object.freeze({
     source,
-    listen: Object.freeze(listen.map((s) => parseListen(s))),
+    listen: Object.freeze(listen.map((s) => Object.freeze({ ...parseListen(s), tls: null }))),
     workers: raw.workers === 'auto' ? availableParallelism() : raw.workers,
     admin: raw.admin === undefined ? null : Object.freeze({ listen: parseListen(raw.admin.listen), token: raw.admin.token ?? null }),
     server: Object.freeze({
@@ -33,10 +33,16 @@ export function normalize(raw: RawConfig, source: string | null): Config {
       keepAliveTimeoutMs: parseDuration(raw.server.keepAliveTimeout),
       maxHeaderBytes: parseSize(raw.server.maxHeaderSize),
       maxBodyBytes: parseSize(raw.server.maxBodySize),
+      maxHeaderCount: 100,
+      maxUrlBytes: 8192,
     }),
     shutdown: Object.freeze({ drainTimeoutMs: parseDuration(raw.shutdown.drainTimeout) }),
     pools: freezeMap(pools),
     routes: Object.freeze(normalizeRoutes(raw, [...pools.keys()])),
+    tracing: true,
+    watchConfig: false,
+    dns: Object.freeze({ servers: null }),
+    accessLog: null,
   });
 }
 
@@ -53,9 +59,18 @@ function normalizePool(name: string, pool: RawPool, defaults: Timeouts): PoolCon
     name,
     balancer: pool.balancer,
     upstreams: Object.freeze(
-      pool.upstreams.map((u) => {
-        const { url, weight } = typeof u === 'string' ? { url: u, weight: DEFAULTS.weight } : u;
-        return Object.freeze({ ...parseUpstreamUrl(url), weight });
+      pool.upstreams.map((entry) => {
+        const { url, weight } = typeof entry === 'string' ? { url: entry, weight: DEFAULTS.weight } : entry;
+        const parsed = parseUpstreamUrl(url);
+        const u = new URL(parsed.url);
+        return Object.freeze({
+          ...parsed,
+          weight,
+          scheme: u.protocol === 'https:' ? ('https' as const) : ('http' as const),
+          hostname: u.hostname.replace(/^\[|\]$/g, ''),
+          port: u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port),
+          resolveMs: null,
+        });
       }),
     ),
     healthCheck:
@@ -88,17 +103,21 @@ function normalizePool(name: string, pool: RawPool, defaults: Timeouts): PoolCon
     timeouts,
     maxConnectionsPerUpstream: pool.maxConnectionsPerUpstream,
     ewmaDecayMs: parseDuration(pool.ewmaDecay),
+    hash: null,
+    tls: null,
   });
 }
+
+const NO_REWRITE = { rewritePathPrefix: null, requestHeaders: null, responseHeaders: null } as const;
 
 /** Routes as written (hosts lower-cased); without `routes`, the only pool takes every request. */
 function normalizeRoutes(raw: RawConfig, poolNames: readonly string[]): RouteConfig[] {
   if (raw.routes === undefined) {
     const only = poolNames[0];
-    return only === undefined ? [] : [Object.freeze({ host: null, pathPrefix: null, pool: only })];
+    return only === undefined ? [] : [Object.freeze({ ...NO_REWRITE, host: null, pathPrefix: null, pool: only })];
   }
   return raw.routes.map((r) =>
-    Object.freeze({ host: r.match?.host?.toLowerCase() ?? null, pathPrefix: r.match?.pathPrefix ?? null, pool: r.pool }),
+    Object.freeze({ ...NO_REWRITE, host: r.match?.host?.toLowerCase() ?? null, pathPrefix: r.match?.pathPrefix ?? null, pool: r.pool }),
   );
 }
 

@@ -5,10 +5,60 @@
 export const BALANCER_NAMES = ['round-robin', 'random', 'least-connections', 'ewma'] as const;
 export type BalancerName = (typeof BALANCER_NAMES)[number];
 
-/** A listen address as written ("0.0.0.0:8080", ":8080" → host "0.0.0.0", "[::1]:80" → host "::1"). */
-export interface ListenAddress {
+/** A host and port as written ("0.0.0.0:8080", ":8080" → host "0.0.0.0", "[::1]:80" → host "::1"). */
+export interface HostPort {
   readonly host: string;
   readonly port: number;
+}
+
+/** One `listen` entry. */
+export interface ListenAddress extends HostPort {
+  /** TLS termination on this listener; null = plain HTTP/1.1. */
+  readonly tls: ListenTls | null;
+}
+
+/** One certificate of a TLS listener: PEM files (full chain; key matching the leaf). */
+export interface TlsCertificateConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** `listen[].tls`: certificates chosen by SNI (exact name, then *.wildcard; the first is the default). */
+export interface ListenTls {
+  readonly certificates: readonly TlsCertificateConfig[];
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Offer h2 by ALPN next to http/1.1. */
+  readonly http2: boolean;
+}
+
+/** `pools.*.tls`: how the pool's https:// upstreams are verified, and who the proxy is to them. */
+export interface UpstreamTlsConfig {
+  /** PEM file of CAs to trust instead of the system's; null = system CAs. */
+  readonly caFile: string | null;
+  /** SNI and the name verified; null = the upstream URL's host. */
+  readonly servername: string | null;
+  /** Client certificate and key for mutual TLS; both or neither. */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  /** false only for testing (logged as a warning at start). */
+  readonly verify: boolean;
+}
+
+/** `pools.*.hash`: where a consistent-hash pool takes each request's key from. */
+export interface HashConfig {
+  readonly source: 'header' | 'cookie' | 'query' | 'client-ip' | 'path';
+  /** Header name (lower-case), cookie or query parameter name; null for client-ip and path. */
+  readonly name: string | null;
+  /** Bounded loads: no upstream takes more than this × the pool's mean in-flight (1.25 = 125 %); null = off. */
+  readonly loadFactor: number | null;
+}
+
+/** Header changes on a route, names lower-cased, compiled at load. */
+export interface HeaderRules {
+  /** Replace (or add) these headers. */
+  readonly set: readonly (readonly [name: string, value: string])[];
+  /** Drop these headers. */
+  readonly remove: readonly string[];
 }
 
 /** Inclusive status ranges, e.g. "200-399" → [[200, 399]]; "200, 204" → [[200,200],[204,204]]. */
@@ -69,6 +119,12 @@ export interface UpstreamConfig {
   /** scheme://host:port, the identity of the upstream. */
   readonly origin: string;
   readonly weight: number;
+  readonly scheme: 'http' | 'https';
+  /** The URL's host without brackets: a name or an IP literal. */
+  readonly hostname: string;
+  readonly port: number;
+  /** Re-resolve the name every this many ms (each address one upstream); null = connect to the URL's host as is. */
+  readonly resolveMs: number | null;
 }
 
 export interface PoolConfig {
@@ -83,6 +139,10 @@ export interface PoolConfig {
   readonly maxConnectionsPerUpstream: number;
   /** EWMA decay time constant. */
   readonly ewmaDecayMs: number;
+  /** consistent-hash key; null for the other balancers. */
+  readonly hash: HashConfig | null;
+  /** TLS settings for https:// upstreams (and their health checks); null = defaults (system CAs, verify). */
+  readonly tls: UpstreamTlsConfig | null;
 }
 
 export interface RouteConfig {
@@ -91,10 +151,16 @@ export interface RouteConfig {
   /** null = any path. */
   readonly pathPrefix: string | null;
   readonly pool: string;
+  /** Replaces the matched pathPrefix in the path the upstream sees; null = no rewrite. */
+  readonly rewritePathPrefix: string | null;
+  /** Header changes to the request sent upstream; null = none. */
+  readonly requestHeaders: HeaderRules | null;
+  /** Header changes to the response sent to the client (proxy-produced errors too); null = none. */
+  readonly responseHeaders: HeaderRules | null;
 }
 
 export interface AdminConfig {
-  readonly listen: ListenAddress;
+  readonly listen: HostPort;
   readonly token: string | null;
 }
 
@@ -109,6 +175,17 @@ export interface ServerLimits {
   readonly maxHeaderBytes: number;
   /** Max request body bytes (413 above it); 0 = unlimited. */
   readonly maxBodyBytes: number;
+  /** Max request header fields (431 above it). */
+  readonly maxHeaderCount: number;
+  /** Max bytes of the request target (414 above it). */
+  readonly maxUrlBytes: number;
+}
+
+/** `accessLog`: one line per request. */
+export interface AccessLogConfig {
+  /** 'stdout', 'stderr' or a file path. */
+  readonly path: string;
+  readonly format: 'json' | 'combined';
 }
 
 export interface Config {
@@ -121,4 +198,12 @@ export interface Config {
   readonly shutdown: { readonly drainTimeoutMs: number };
   readonly pools: ReadonlyMap<string, PoolConfig>;
   readonly routes: readonly RouteConfig[];
+  /** Create a W3C traceparent for requests without a valid one. */
+  readonly tracing: boolean;
+  /** Reload when the config file changes on disk. */
+  readonly watchConfig: boolean;
+  /** Resolvers for upstreams with `resolve` ("host:port"); null = the system's. */
+  readonly dns: { readonly servers: readonly string[] | null };
+  /** null = no access log. */
+  readonly accessLog: AccessLogConfig | null;
 }

@@ -3,7 +3,7 @@
 // is shown to the operator as is. Where a value sits in the file is load.ts's business.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import type { ListenAddress, StatusSet } from './types.ts';
+import type { HostPort, StatusSet } from './types.ts';
 
 /** A value that does not parse. `message` is operator-facing and names the bad value. */
 export class UnitError extends Error {
@@ -133,7 +133,7 @@ export function parseStatusSet(v: number | string | readonly (number | string)[]
  * `"[ipv6]:port"` (host without brackets). Port 0–65535; 0 asks the OS for a free port.
  * @throws UnitError when malformed or the port is out of range.
  */
-export function parseListen(s: string): ListenAddress {
+export function parseListen(s: string): HostPort {
   const bad = (why: string): UnitError =>
     new UnitError(`invalid listen address ${showValue(s)}${why} (use "host:port", ":port" or "[::1]:port")`);
   if (typeof s !== 'string') throw bad('');

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBalancer } from '../balancer/index.ts';
 import type { HealthCheckConfig, PoolConfig } from '../config/types.ts';
+import { testPoolConfig } from '../config/fixtures.testing.ts';
 import type { Logger } from '../observability/log.ts';
 import { Pool } from '../pool/pool.ts';
 import { Upstream, UpstreamFlag, type HealthCheckResult } from '../pool/upstream.ts';
@@ -22,25 +23,8 @@ const HC: HealthCheckConfig = {
 };
 
 function poolConfig(n: number): PoolConfig {
-  return {
-    name: 'api',
-    balancer: 'round-robin',
-    upstreams: Array.from({ length: n }, (_, i) => ({ url: `http://127.0.0.1:${4001 + i}`, origin: `http://127.0.0.1:${4001 + i}`, weight: 1 })),
-    healthCheck: HC,
-    passive: { consecutiveFailures: 3, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
-    retry: {
-      attempts: 3,
-      perTryTimeoutMs: 30_000,
-      budgetPercent: 20,
-      budgetMinPerSecond: 10,
-      bufferBytes: 65536,
-      backoffBaseMs: 25,
-      backoffMaxMs: 250,
-    },
-    timeouts: { connectMs: 5000, responseMs: 30_000, idleMs: 60_000, keepAliveMs: 4000 },
-    maxConnectionsPerUpstream: 16,
-    ewmaDecayMs: 10_000,
-  };
+  const origins = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${4001 + i}`);
+  return { ...testPoolConfig('api', origins, { passive: { consecutiveFailures: 3 }, maxConnectionsPerUpstream: 16 }), healthCheck: HC };
 }
 
 interface LogLine {

@@ -10,7 +10,7 @@ describe('Router', () => {
       { host: null, pathPrefix: '/static', pool: 'static' },
       { host: null, pathPrefix: null, pool: 'default' },
     ],
-    (name) => name,
+    (r) => r.pool,
   );
   it('first match wins', () => {
     expect(r.match('api.example.com', '/v1/users')).toBe('v1');
@@ -23,7 +23,7 @@ describe('Router', () => {
     expect(r.match('.example.com', '/')).toBe('default');
   });
   it('returns undefined when nothing matches', () => {
-    expect(new Router([{ host: 'a', pathPrefix: null, pool: 'x' }], (n) => n).match('b', '/')).toBeUndefined();
+    expect(new Router([{ host: 'a', pathPrefix: null, pool: 'x' }], (r) => r.pool).match('b', '/')).toBeUndefined();
   });
 });
 

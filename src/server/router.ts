@@ -12,18 +12,21 @@ interface CompiledRoute<T> {
   readonly target: T;
 }
 
-export class Router<T> {
+/** What a route matches on. */
+export type RouteMatch = Pick<RouteConfig, 'host' | 'pathPrefix'>;
+
+export class Router<T, R extends RouteMatch = RouteMatch> {
   private readonly routes: readonly CompiledRoute<T>[];
 
-  /** `resolve` maps a route's pool name to its target (the Pool object). */
-  constructor(routes: readonly RouteConfig[], resolve: (pool: string) => T) {
+  /** `resolve` maps a route to its target (what match() returns for it). */
+  constructor(routes: readonly R[], resolve: (route: R) => T) {
     this.routes = routes.map((r) => {
       const wildcard = r.host !== null && r.host.startsWith('*.');
       return {
         host: wildcard ? null : r.host,
         hostSuffix: wildcard ? r.host!.slice(1) : null,
         pathPrefix: r.pathPrefix,
-        target: resolve(r.pool),
+        target: resolve(r),
       };
     });
   }
