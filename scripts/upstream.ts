@@ -55,6 +55,8 @@ export interface RunningUpstream {
   healthStatus: number;
   /** Requests currently being handled. */
   active: number;
+  /** Client connections this server has seen close (its keep-alive timeout included). */
+  connectionsClosed: number;
   server: http.Server;
   close(): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function startUpstream(opts: UpstreamOptions): Promise<RunningUpstr
     behavior: opts.behavior ?? { kind: 'ok' },
     healthStatus: opts.healthStatus ?? 200,
     active: 0,
+    connectionsClosed: 0,
     server: null as unknown as http.Server,
     close: async () => {},
   };
@@ -196,7 +199,10 @@ export async function startUpstream(opts: UpstreamOptions): Promise<RunningUpstr
   const server = http.createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5000 }, handle);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    s.once('close', () => {
+      sockets.delete(s);
+      state.connectionsClosed++;
+    });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {

@@ -4,17 +4,15 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { CliError, HELP, parseCli, sidecarConfig, type CliOptions } from './cli.ts';
+import { runPrimary } from './cluster/primary.ts';
+import { runWorker } from './cluster/worker.ts';
 import { ConfigError } from './config/errors.ts';
 import { buildConfig, loadConfigFile, parseConfigText } from './config/load.ts';
 import type { Config } from './config/types.ts';
+import { runUntilStopped } from './lifecycle.ts';
 import { createLogger } from './observability/log.ts';
 import { Runtime } from './runtime.ts';
-import { runPrimary, runWorker } from './workers.ts';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from './version.ts';
 
 /** A validated config and the file text it came from (null for the flags-only form). */
 export interface LoadedConfig {
@@ -61,7 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (opts.command === 'version') {
-    process.stdout.write(`fairway ${version()}\n`);
+    process.stdout.write(`fairway ${packageVersion() ?? 'unknown'}\n`);
     return 0;
   }
 
@@ -108,43 +106,13 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const url of runtime.urls()) process.stdout.write(`fairway listening on ${url}\n`);
   if (runtime.admin !== null) process.stdout.write(`admin listening on ${runtime.admin.url()}\n`);
 
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
-        resolve(0);
-        return;
-      }
-      stopping = true;
-      const drainMs = runtime.current.config.shutdown.drainTimeoutMs;
-      log.info({ signal, drainMs }, 'draining');
-      runtime.close(drainMs).then(
-        () => {
-          log.info('stopped');
-          resolve(0);
-        },
-        (err: unknown) => {
-          log.error({ err }, 'error while stopping');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      try {
-        runtime.reload();
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          log.error({ issues: err.issues.map((i) => ConfigError.formatIssue(i)) }, 'reload refused: invalid config; the running config stays');
-          process.stderr.write(`fairway: reload refused, the running config stays:\n${err.format()}\n`);
-        } else {
-          log.error({ err }, 'reload failed');
-        }
-      }
-    });
-  });
+  return runUntilStopped(
+    {
+      stop: () => runtime.close(runtime.current.config.shutdown.drainTimeoutMs),
+      reload: async () => runtime.reload(),
+    },
+    log,
+  ).exited;
 }
 
 process.on('unhandledRejection', (err) => {

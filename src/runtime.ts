@@ -1,27 +1,26 @@
-// Builds the object graph from a Config and runs it: listeners, pools, router, health checks,
-// admin. A reload builds a complete new generation (reusing upstream state from the registry)
-// and swaps it in with one assignment; in-flight requests finish on the generation they began
-// on. close() drains: readiness off, stop accepting, finish in-flight, then force-close.
+// Builds the object graph from a Config and runs it: listeners, pools, router, health state and
+// checks, admin. A reload builds a complete new generation (reusing upstream state from the
+// registry) and swaps it in with one assignment; in-flight requests finish on the generation
+// they began on. close() drains: readiness off, stop accepting, finish in-flight, force-close.
 
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { createBalancer } from './balancer/index.ts';
 import type { Config } from './config/types.ts';
 import { HealthChecker } from './health/checker.ts';
+import { HealthState } from './health/state.ts';
+import { EventLog } from './observability/events.ts';
 import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
-import { ErrorCode } from './core/errors.ts';
-import type { ExchangeContext } from './proxy/exchange.ts';
-import { clientAddressOf, forwardRequestHeaders } from './proxy/headers.ts';
-import { proxyUpgrade, rejectUpgrade } from './proxy/upgrade.ts';
-import { createRequestHandler, originFormPath, type Generation as RequestGeneration } from './server/handler.ts';
+import { createHandler, type Generation as RequestGeneration, type HandlerContext } from './server/handler.ts';
 import { Listener } from './server/listener.ts';
-import { Router, hostname } from './server/router.ts';
+import { Router } from './server/router.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
-import { NoConfigFileError, runtimeSource } from './admin/source.ts';
+import { NoConfigFileError, type AdminSource } from './admin/source.ts';
+import { renderMetrics, type EventLoopStats } from './admin/metrics.ts';
+import { buildStatus, type Status } from './admin/status.ts';
+import { packageVersion } from './version.ts';
 
 /** One config generation: everything a request needs, swapped whole on reload. */
 export interface Generation extends RequestGeneration {
@@ -40,18 +39,21 @@ export interface RuntimeOptions {
   reloadSource?: (() => Config) | null;
 }
 
-export class Runtime implements ExchangeContext {
+export class Runtime {
   readonly log: Logger;
   readonly clock: Clock;
   readonly rng: Rng;
+  /** Epoch ms when the runtime started. */
   readonly startedAt: number;
+  /** Health flips, ejections and reloads, for /status. */
+  readonly events: EventLog;
+  /** The only writer of upstream health state. */
+  readonly health: HealthState;
   current: Generation;
   draining: boolean;
   readonly listeners: Listener[];
   admin: AdminServer | null;
   private readonly registry: Registry;
-  /** Ends expired ejections on idle pools too, so /status and metrics never show a stale state. */
-  private readonly readmitTimer: NodeJS.Timeout;
   private readonly reloadSource: (() => Config) | null;
   private readonly reusePort: boolean;
 
@@ -60,40 +62,35 @@ export class Runtime implements ExchangeContext {
     this.clock = opts.clock ?? processClock;
     this.rng = opts.rng ?? defaultRng;
     this.startedAt = Date.now();
-    this.registry = new Registry();
+    this.events = new EventLog();
+    this.health = new HealthState({
+      log: this.log,
+      clock: this.clock,
+      events: this.events,
+      currentPool: (name) => this.current.pools.get(name),
+      currentPools: () => this.current.pools.values(),
+    });
+    this.registry = new Registry(this.health);
     this.reloadSource = opts.reloadSource ?? null;
     this.reusePort = opts.reusePort ?? false;
     this.draining = false;
     this.listeners = [];
     this.admin = null;
     this.current = this.build(config);
-    this.readmitTimer = setInterval(() => {
-      const now = this.clock();
-      for (const pool of this.current.pools.values()) if (now >= pool.nextReadmitAt) pool.readmitExpired(now);
-    }, 250);
-    this.readmitTimer.unref();
   }
 
   /** Builds the graph from `config`, binds every listener and the admin server, starts health checks. */
   static async start(config: Config, opts: RuntimeOptions): Promise<Runtime> {
     const rt = new Runtime(config, opts);
     try {
-      const onRequest = createRequestHandler({
-        clock: rt.clock,
-        rng: rt.rng,
-        log: rt.log,
-        isDraining: () => rt.draining,
-        current: () => rt.current,
-      });
+      const handle = createHandler(rt.handlerContext());
       for (const address of config.listen) {
-        const l: Listener = new Listener(address, config.server, onRequest, (req, socket, head) =>
-          rt.onUpgrade(l, req, socket, head),
-        );
+        const l = new Listener(address, config.server, handle);
         rt.listeners.push(l);
         await l.listen(rt.reusePort);
       }
       if (config.admin !== null) {
-        rt.admin = new AdminServer(runtimeSource(rt), config.admin);
+        rt.admin = new AdminServer(rt.adminSource(), config.admin);
         await rt.admin.listen();
       }
       for (const c of rt.current.checkers) c.start();
@@ -104,13 +101,16 @@ export class Runtime implements ExchangeContext {
     return rt;
   }
 
-  isDraining(): boolean {
-    return this.draining;
-  }
-
   /** The bound URL of each data-plane listener. */
   urls(): string[] {
     return this.listeners.map((l) => l.url());
+  }
+
+  /** Listening and not draining. */
+  isReady(): boolean {
+    if (this.draining || this.listeners.length === 0) return false;
+    for (const l of this.listeners) if (!l.server.listening) return false;
+    return true;
   }
 
   /**
@@ -128,41 +128,44 @@ export class Runtime implements ExchangeContext {
 
   /**
    * Reads and validates the config source again and applies it. Throws the ConfigError
-   * (nothing changes) when it is invalid.
+   * (nothing changes) when it is invalid; either way the reload is recorded as an event.
    */
   reload(): Config {
     if (this.reloadSource === null) throw new NoConfigFileError('no config file to reload (started from flags)');
-    const config = this.reloadSource();
-    this.apply(config);
-    return config;
-  }
-
-  private build(config: Config): Generation {
-    const nextEntries = this.registry.newGeneration();
-    const pools = new Map<string, Pool>();
-    const checkers: HealthChecker[] = [];
-    for (const pc of config.pools.values()) {
-      const upstreams = this.registry.upstreamsFor(pc, nextEntries);
-      const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });
-      const pool = new Pool(pc, upstreams, balancer, this.clock);
-      pool.log = this.log;
-      pools.set(pc.name, pool);
-      if (pc.healthCheck !== null) checkers.push(new HealthChecker(pool, pc.healthCheck, this.log, this.clock));
+    try {
+      const config = this.reloadSource();
+      this.apply(config);
+      this.events.record({ at: new Date().toISOString(), type: 'reload', ok: true, reason: `applied ${config.source ?? 'config'}` });
+      return config;
+    } catch (err) {
+      this.events.record({ at: new Date().toISOString(), type: 'reload', ok: false, reason: (err as Error).message.split('\n')[0] ?? 'invalid config' });
+      throw err;
     }
-    this.registry.commit(nextEntries);
-    const router = new Router(config.routes, (r) => pools.get(r.pool)!);
-    return { config, pools, checkers, router, maxBodyBytes: config.server.maxBodyBytes };
   }
 
-  private onUpgrade(l: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {});
-    if (this.draining) return rejectUpgrade(socket, ErrorCode.Draining);
-    const fwd = forwardRequestHeaders(req.rawHeaders, clientAddressOf(req.socket.remoteAddress), 'http');
-    const path = originFormPath(req.url);
-    if (fwd.hostCount > 1 || path === null) return rejectUpgrade(socket, ErrorCode.BadRequest);
-    const pool = this.current.router.match(hostname(fwd.host ?? undefined), path);
-    if (pool === undefined) return rejectUpgrade(socket, ErrorCode.NoRoute);
-    proxyUpgrade(this, pool, req, socket, head, path, fwd.headers, l.tunnels);
+  /** Prometheus text for this process (also what a cluster worker sends its primary). */
+  async metrics(eventLoop: EventLoopStats | null): Promise<string> {
+    const openConnections = await Promise.all(this.listeners.map(async (l) => ({ listener: l.url(), count: await l.connections() })));
+    let tunnels = 0;
+    for (const l of this.listeners) tunnels += l.tunnels.size;
+    return renderMetrics(this, { openConnections, tunnels, eventLoop, version: packageVersion() });
+  }
+
+  /** The /status document for this process. */
+  status(): Status {
+    return buildStatus(this);
+  }
+
+  /** What the admin server reads and asks for: a narrow view of this runtime. */
+  adminSource(): AdminSource {
+    return {
+      log: this.log,
+      isReady: () => this.isReady(),
+      isDraining: () => this.draining,
+      metrics: (eventLoop) => this.metrics(eventLoop),
+      status: async () => this.status(),
+      reload: async () => this.reload(),
+    };
   }
 
   /**
@@ -172,7 +175,7 @@ export class Runtime implements ExchangeContext {
    */
   async close(drainMs: number = this.current.config.shutdown.drainTimeoutMs): Promise<void> {
     this.draining = true;
-    clearInterval(this.readmitTimer);
+    this.health.close();
     for (const c of this.current.checkers) c.stop();
     const closed = Promise.all(this.listeners.map((l) => l.close()));
     const sweep = setInterval(() => {
@@ -192,5 +195,35 @@ export class Runtime implements ExchangeContext {
     await closed;
     await this.admin?.close();
     await this.registry.closeAll();
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────────────────
+
+  /** What every request reads of this runtime (handler.ts). */
+  private handlerContext(): HandlerContext {
+    return {
+      clock: this.clock,
+      rng: this.rng,
+      log: this.log,
+      health: this.health,
+      isDraining: () => this.draining,
+      current: () => this.current,
+    };
+  }
+
+  private build(config: Config): Generation {
+    const nextEntries = this.registry.newGeneration();
+    const pools = new Map<string, Pool>();
+    const checkers: HealthChecker[] = [];
+    for (const pc of config.pools.values()) {
+      const upstreams = this.registry.upstreamsFor(pc, nextEntries);
+      const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });
+      const pool = new Pool(pc, upstreams, balancer, this.clock);
+      pools.set(pc.name, pool);
+      if (pc.healthCheck !== null) checkers.push(new HealthChecker(pool, pc.healthCheck, this.health, this.log, this.clock));
+    }
+    this.registry.commit(nextEntries);
+    const router = new Router(config.routes, (r) => pools.get(r.pool)!);
+    return { config, pools, checkers, router, maxBodyBytes: config.server.maxBodyBytes };
   }
 }

@@ -184,6 +184,7 @@ describe('admin: /status', () => {
     const a = await startUpstream({ name: 'a' });
     const b = await startUpstream({ name: 'b' });
     await b.close(); // its port now refuses connections
+    const startedBefore = Date.now();
     const p = await proxyWithAdmin([a.url, b.url]);
     const get = async (): Promise<Status> => JSON.parse((await fetchText(`${p.admin}/status`)).body) as Status;
     const before = await get();
@@ -203,7 +204,12 @@ describe('admin: /status', () => {
     expect(ub!.reason).toMatch(/connect/);
     expect(ub!.responses.error).toBe(1);
     expect(ub!.ejectedForMs).toBeGreaterThan(0);
-    expect(s.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    // Uptime is the time since the runtime started: within what this test measured around it.
+    const startedAt = Date.parse(s.startedAt);
+    expect(startedAt).toBeGreaterThanOrEqual(startedBefore);
+    expect(startedAt).toBeLessThanOrEqual(Date.now());
+    expect(s.uptimeSeconds).toBeLessThanOrEqual((Date.now() - startedBefore) / 1000 + 0.001);
+    expect(s.uptimeSeconds).toBeGreaterThan(0);
     expect(s.listeners).toEqual([p.url]);
     expect(typeof s.version).toBe('string');
   });

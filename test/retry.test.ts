@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { fetchText } from './helpers/http.ts';
 import { closedPortUrl } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
+import { waitFor } from './helpers/wait.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
 
@@ -164,9 +165,12 @@ describe('retries', () => {
     const a = await startUpstream({ name: 'a', keepAliveTimeoutMs: 150 });
     const p = await startProxy({ pools: { web: { upstreams: [a.url], retry: fastRetry } } });
     for (let i = 0; i < 12; i++) {
+      const closed = a.connectionsClosed;
       const r = await fetchText(`${p.url}/`);
       expect(r.status).toBe(200);
-      await new Promise((res) => setTimeout(res, 130 + (i % 4) * 10)); // deliberately straddles the upstream's idle timeout
+      // The next request leaves the moment the upstream has closed the idle connection: the
+      // proxy may not have seen the FIN yet and try the dead socket.
+      await waitFor(() => a.connectionsClosed > closed, { message: 'the upstream closed its idle connection' });
     }
   });
 

@@ -49,17 +49,21 @@ async function openTunnel(proxyUrl: string): Promise<{ socket: net.Socket; head:
   );
   const head = await new Promise<string>((resolve, reject) => {
     let buf = '';
+    const timer = setTimeout(() => reject(new Error('no upgrade response within 5 s')), 5000);
     const onData = (d: Buffer): void => {
       buf += d.toString('latin1');
       const end = buf.indexOf('\r\n\r\n');
       if (end !== -1) {
+        clearTimeout(timer);
         socket.off('data', onData);
         resolve(buf.slice(0, end));
       }
     };
     socket.on('data', onData);
-    socket.on('error', reject);
-    setTimeout(() => reject(new Error('no upgrade response')), 5000);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
   return { socket, head };
 }
@@ -96,9 +100,14 @@ describe('WebSocket upgrade', () => {
     const p = await startProxy({ pools: { ws: { upstreams: [up.url] } } });
     const { socket } = await openTunnel(p.url);
     await waitFor(() => up.sockets.size === 1, { message: 'upstream socket' });
-    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const tunnels = (): number => p.runtime.listeners.reduce((n, l) => n + l.tunnels.size, 0);
+    expect(tunnels()).toBe(1);
+    let closed = false;
+    socket.once('close', () => (closed = true));
     for (const s of up.sockets) s.destroy();
-    await closed;
+    await waitFor(() => closed, { message: 'client side of the tunnel closed' });
+    await waitFor(() => tunnels() === 0, { message: 'tunnel released by the proxy' });
+    expect(p.runtime.current.pools.get('ws')!.upstreams[0]!.inflight).toBe(0);
   });
 
   it('relays a refusal from the upstream as a normal response', async () => {

@@ -13,7 +13,7 @@ function yaml(upstream: string): string {
   return `listen: 127.0.0.1:0\nworkers: 2\nadmin:\n  listen: 127.0.0.1:0\npools:\n  web:\n    upstreams: [${upstream}]\n`;
 }
 
-describe('workers: 2', () => {
+describe('workers: 2', { timeout: 90_000 }, () => {
   it('serves from two processes, reports both, reloads both, drains both', async () => {
     const [a, b] = await Promise.all([startUpstream({ name: 'a' }), startUpstream({ name: 'b' })]);
     const dir = mkdtempSync(join(tmpdir(), 'fairway-workers-'));

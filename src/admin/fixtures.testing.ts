@@ -39,7 +39,6 @@ export function settleTry(pool: Pool, u: Upstream, status: number, latencyMs: nu
   const failed = status === 0 || status === 502 || status === 503 || status === 504;
   if (failed) u.failures++;
   u.responses[status === 0 ? 0 : Math.min(5, (status / 100) | 0)]!++;
-  u.latencySumSec += latencyMs / 1000;
   withLatency(u).record(latencyMs);
   pool.finish(u, nowMs, latencyMs, !failed);
 }

@@ -7,7 +7,8 @@ import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import type { LatencyHistogram } from '../observability/histogram.ts';
 import type { Clock } from '../util/clock.ts';
-import { decayedEwmaMs, displayOrigin, latencyOf } from './status.ts';
+import { displayOrigin } from '../util/origin.ts';
+import { decayedEwmaMs } from './status.ts';
 
 /** The content type Prometheus expects for the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -265,10 +266,7 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   }
 
   w.family('fairway_upstream_response_seconds', 'histogram', 'Time from sending a try to the upstream\'s response headers (or to its failure).');
-  for (const r of rows) {
-    const h = latencyOf(r.u);
-    if (h !== null) writeHistogram(w, 'fairway_upstream_response_seconds', r.labels, h);
-  }
+  for (const r of rows) writeHistogram(w, 'fairway_upstream_response_seconds', r.labels, r.u.latency);
 
   if (extras.process !== false) writeProcess(w, extras.eventLoop ?? null);
   return w.toString();

@@ -7,10 +7,16 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { AdminConfig, Config } from '../config/types.ts';
+import { bind, boundUrl, clientErrorHandler, type ClientErrorKind } from '../util/http-server.ts';
 import { EventLoopMonitor, METRICS_CONTENT_TYPE } from './metrics.ts';
 import { NoConfigFileError, type AdminSource } from './source.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const CLIENT_ERROR_STATUS: Readonly<Record<ClientErrorKind, string>> = {
+  'headers-too-large': '431 Request Header Fields Too Large',
+  'request-timeout': '408 Request Timeout',
+  'bad-request': '400 Bad Request',
+};
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
 type Handler = (s: AdminServer, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -88,14 +94,10 @@ export class AdminServer {
     );
     // Probes and scrapers are few; a flood of sockets must not starve the process.
     this.server.maxConnections = 256;
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable || err.code === 'ECONNRESET') {
-        socket.destroy();
-        return;
-      }
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\ncache-control: no-store\r\n\r\n`);
-    });
+    this.server.on(
+      'clientError',
+      clientErrorHandler((kind) => `HTTP/1.1 ${CLIENT_ERROR_STATUS[kind]}\r\nconnection: close\r\ncontent-length: 0\r\ncache-control: no-store\r\n\r\n`),
+    );
     // The upgrade handshake is not served here: close such sockets rather than leave them open.
     this.server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
       socket.on('error', () => {});
@@ -105,15 +107,7 @@ export class AdminServer {
 
   /** Binds the configured address; resolves with the URL (port 0 resolved). */
   async listen(): Promise<string> {
-    const { host, port } = this.config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    await bind(this.server, this.config.listen);
     this.eventLoop.start();
     if (this.mutationsLocked) {
       this.source.log.warn(
@@ -126,10 +120,7 @@ export class AdminServer {
 
   /** `http://host:port` of the bound socket; '' before listen(). */
   url(): string {
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') return a ?? '';
-    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}`;
+    return boundUrl(this.server, 'http');
   }
 
   /** Stops accepting, closes every connection, resolves when closed. Idempotent. */

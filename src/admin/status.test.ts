@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamFlag } from '../pool/upstream.ts';
 import { makePool, settleTry } from './fixtures.testing.ts';
-import { buildStatus, decayedEwmaMs, displayOrigin, packageVersion, type StatusSource } from './status.ts';
+import { displayOrigin } from '../util/origin.ts';
+import { packageVersion } from '../version.ts';
+import { buildStatus, decayedEwmaMs, type StatusSource } from './status.ts';
 
 function source(now: { t: number }): { src: StatusSource; pool: ReturnType<typeof makePool> } {
   const clock = (): number => now.t;

@@ -2,11 +2,13 @@
 // read from Runtime/Pool/Upstream at request time. It never includes the admin token or any
 // other secret (upstream origins lose any user:password@), and it changes no routing state.
 
-import { readFileSync } from 'node:fs';
-import { LatencyHistogram, type LatencyPercentiles } from '../observability/histogram.ts';
+import type { LatencyPercentiles } from '../observability/histogram.ts';
+import type { Event } from '../observability/events.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import type { Clock } from '../util/clock.ts';
+import { displayOrigin } from '../util/origin.ts';
+import { packageVersion } from '../version.ts';
 
 /** EWMA decay time constant used when a pool's config gives none (the balancer's default). */
 const DEFAULT_EWMA_DECAY_MS = 10_000;
@@ -23,6 +25,8 @@ export interface StatusSource {
     readonly config: { readonly source: string | null };
     readonly pools: ReadonlyMap<string, Pool>;
   };
+  /** Recent health and reload events, oldest first. */
+  readonly events?: { list(): Event[] };
 }
 
 export interface UpstreamStatus {
@@ -52,8 +56,8 @@ export interface UpstreamStatus {
     readonly error: string | null;
     readonly latencyMs: number;
   } | null;
-  /** Time to response headers since the upstream was first configured; null without a histogram. */
-  readonly latency: LatencyPercentiles | null;
+  /** Time to response headers since the upstream was first configured. */
+  readonly latency: LatencyPercentiles;
 }
 
 export interface PoolStatus {
@@ -80,35 +84,8 @@ export interface Status {
   readonly listeners: readonly string[];
   readonly config: { readonly source: string | null };
   readonly pools: readonly PoolStatus[];
-}
-
-let cachedVersion: string | null | undefined;
-
-/** The package version from package.json, or null when it cannot be read. Read once. */
-export function packageVersion(): string | null {
-  if (cachedVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-      cachedVersion = typeof pkg.version === 'string' ? pkg.version : null;
-    } catch {
-      cachedVersion = null;
-    }
-  }
-  return cachedVersion;
-}
-
-/** `scheme://host:port` with any `user:password@` removed (origins should never carry one). */
-export function displayOrigin(origin: string): string {
-  return origin.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1');
-}
-
-/**
- * The upstream's latency histogram, read defensively: the `latency` field is optional on
- * Upstream until the hot path records into it.
- */
-export function latencyOf(u: Upstream): LatencyHistogram | null {
-  const h = (u as { latency?: unknown }).latency;
-  return h instanceof LatencyHistogram ? h : null;
+  /** The most recent health and config events (at most 100), oldest first. */
+  readonly events: readonly Event[];
 }
 
 /**
@@ -148,7 +125,7 @@ function upstreamStatus(pool: Pool, u: Upstream, now: number): UpstreamStatus {
       c === null
         ? null
         : { ok: c.ok, at: new Date(c.at).toISOString(), status: c.status, error: c.error, latencyMs: round3(c.latencyMs) },
-    latency: latencyOf(u)?.percentiles() ?? null,
+    latency: u.latency.percentiles(),
   };
 }
 
@@ -188,5 +165,6 @@ export function buildStatus(src: StatusSource): Status {
     listeners: src.urls?.() ?? [],
     config: { source: src.current.config.source },
     pools,
+    events: src.events?.list() ?? [],
   };
 }

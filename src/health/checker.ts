@@ -1,17 +1,15 @@
 // Active health checks for one pool and one config generation: a jittered timer per upstream,
-// `GET path` over a probe connection pool of its own, and the up/down flips (via threshold.ts)
-// written to the Upstream. It keeps no health state itself (that lives on Upstream, so it
-// survives reloads) and does not eject: passive detection is passive.ts.
+// `GET path` over a probe connection pool of its own, each result handed to health/state.ts,
+// which decides flips and writes the state. It keeps no health state itself and ejects nothing.
 
 import { Pool as UndiciPool } from 'undici';
 import type { HealthCheckConfig, StatusSet } from '../config/types.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
-import { UpstreamFlag, type HealthCheckResult, type Upstream } from '../pool/upstream.ts';
+import type { HealthCheckResult, Upstream } from '../pool/upstream.ts';
 import { ErrorCode, Phase, classify } from '../core/errors.ts';
 import type { Clock } from '../util/clock.ts';
-import { readmit } from './passive.ts';
-import { observe, type ThresholdState } from './threshold.ts';
+import type { HealthState } from './state.ts';
 
 /** The user-agent of every probe, so upstream logs can tell probes from traffic. */
 export const HEALTH_CHECK_USER_AGENT = 'fairway-health-check';
@@ -79,19 +77,18 @@ export class HealthChecker {
   private stopped: boolean;
   /** Bumped by stop(): a probe that started in an older epoch does not record its result. */
   private epoch: number;
-  /** Scratch state for observe(), so recording a result allocates nothing for it. */
-  private readonly scratch: ThresholdState;
+  private readonly health: HealthState;
 
-  constructor(pool: Pool, cfg: HealthCheckConfig, log: Logger, clock: Clock) {
+  constructor(pool: Pool, cfg: HealthCheckConfig, health: HealthState, log: Logger, clock: Clock) {
     this.pool = pool;
     this.cfg = cfg;
+    this.health = health;
     this.log = log;
     this.clock = clock;
     this.slots = pool.upstreams.map((u) => ({ u, host: hostOf(u.origin), dispatcher: null, timer: null }));
     this.running = false;
     this.stopped = false;
     this.epoch = 0;
-    this.scratch = { up: true, streak: 0 };
   }
 
   /**
@@ -137,60 +134,9 @@ export class HealthChecker {
     await Promise.all(probes);
   }
 
-  /**
-   * Records one check result for `u` (a member of this pool) and applies the threshold
-   * machine: on a flip to down sets DownActive, on a flip to up clears it and ends any
-   * ejection; a passing check also ends a connect-failure ejection at once. Rebuilds the
-   * pool and logs whenever the selectable set changes. Called by the probes; public so the
-   * state transitions can be unit-tested without a network.
-   */
+  /** Records one check result for `u` (a member of this pool) in the health state. */
   record(u: Upstream, result: HealthCheckResult): void {
-    const pool = this.pool;
-    const cfg = this.cfg;
-    u.lastCheck = result;
-    const s = this.scratch;
-    s.up = (u.flags & UpstreamFlag.DownActive) === 0;
-    s.streak = u.checkStreak;
-    const flipped = observe(s, result.ok, cfg.healthyThreshold, cfg.unhealthyThreshold);
-    u.checkStreak = s.streak;
-
-    if (flipped && !s.up) {
-      const from = u.state;
-      const reason = `health check failed ${-s.streak} times: ${describeResult(result)}`;
-      u.flags |= UpstreamFlag.DownActive;
-      u.reason = reason;
-      pool.rebuild();
-      this.log.warn({ pool: pool.name, upstream: u.origin, from, to: 'down', reason }, 'upstream down');
-      return;
-    }
-    if (flipped) {
-      const reason = `health check passed ${s.streak} times`;
-      u.flags &= ~UpstreamFlag.DownActive;
-      // Spec: an ejected upstream "comes back when that time ends or when a heartbeat says
-      // it is up". readmit() rebuilds the pool itself.
-      if (u.flags & UpstreamFlag.Ejected) {
-        readmit(pool, u, reason, this.log);
-      } else {
-        if (u.flags === 0) u.reason = null;
-        pool.rebuild();
-      }
-      this.log.info({ pool: pool.name, upstream: u.origin, from: 'down', to: u.state, reason }, 'upstream up');
-      return;
-    }
-    if (result.ok) {
-      // The upstream accepts connections again: a connect-failure ejection has no reason to
-      // last. Ejections for failed responses run their time (a /health that answers 200
-      // says little about a 503 on real traffic).
-      if (u.flags & UpstreamFlag.Ejected && u.ejectedByConnect) readmit(pool, u, 'health check passed', this.log);
-      if (u.flags & UpstreamFlag.DownActive) {
-        u.reason = `down: health check passed ${s.streak} of ${cfg.healthyThreshold} times needed`;
-      }
-      return;
-    }
-    // Still down: keep the reason current (it may still say "waiting for the first health check").
-    if (u.flags & UpstreamFlag.DownActive) {
-      u.reason = `health check failed ${-s.streak} times: ${describeResult(result)}`;
-    }
+    this.health.recordCheck(this.pool, u, result, this.cfg);
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
@@ -207,13 +153,6 @@ export class HealthChecker {
     if (!this.running || s.u.retired) return;
     const epoch = this.epoch;
     const startedAt = this.clock();
-    // Ejections are otherwise ended lazily by the next pick(); doing it here too keeps the
-    // state shown by /status and metrics current in a pool that gets no traffic.
-    try {
-      if (startedAt >= this.pool.nextReadmitAt) this.pool.readmitExpired(startedAt);
-    } catch (err) {
-      this.log.error({ err, pool: this.pool.name }, 'readmitting expired ejections failed');
-    }
     // probe() never rejects; the catch is a guard so a bug can never surface as an
     // unhandled rejection from a timer.
     this.probe(s)
@@ -280,10 +219,4 @@ function describeError(err: unknown): string {
   if (typeof raw !== 'string') return err instanceof Error ? err.message : String(err);
   const code = classify(err, Phase.RequestSent);
   return code === ErrorCode.UpstreamTimeout || code === ErrorCode.UpstreamIdleTimeout ? code : `${code} (${raw})`;
-}
-
-/** What a failed check saw: the status, or the error. */
-function describeResult(r: HealthCheckResult): string {
-  if (r.error !== null) return r.error;
-  return r.status === null ? 'no response' : `status ${r.status}`;
 }

@@ -2,6 +2,8 @@
 // percentile engines (WASM and JS agree), clamping of odd samples, reset/destroy, no allocation.
 
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LATENCY_BUCKETS_SEC, LatencyHistogram, defaultHdrEngine, type HdrEngine } from './histogram.ts';
 
@@ -164,8 +166,14 @@ describe('LatencyHistogram lifecycle', () => {
     const t0 = performance.now();
     run(2_000_000);
     const t1 = performance.now();
-    await new Promise((r) => setTimeout(r, 20));
+    // GC entries arrive asynchronously, in order: force one collection after t1 and wait for its
+    // entry, so every collection inside [t0, t1] has been delivered by then.
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    const deadline = Date.now() + 5000;
+    while (!gcs.some((e) => e.startTime > t1) && Date.now() < deadline) await new Promise((r) => setImmediate(r));
     obs.disconnect();
+    expect(gcs.some((e) => e.startTime > t1), 'the forced collection was observed').toBe(true);
     expect(gcs.filter((e) => e.startTime >= t0 && e.startTime <= t1)).toEqual([]);
     expect(h.count).toBe(4_000_000);
   });

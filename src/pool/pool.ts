@@ -1,13 +1,12 @@
-// A pool of upstreams: owns membership, the selectable snapshot handed to the balancer, and
-// the start/finish bookkeeping of every attempt. Health checkers and passive detection set
-// flags on upstreams and call `rebuild()`; `pick()` never asks about health.
+// A pool of upstreams: owns membership, the selectable snapshot handed to the balancer, the
+// retry budget and the start/finish bookkeeping of every attempt. health/state.ts sets health
+// flags on upstreams and calls `rebuild()`; `pick()` never asks about health.
 
 import type { Balancer } from '../balancer/types.ts';
-import type { Logger } from '../observability/log.ts';
 import type { PoolConfig } from '../config/types.ts';
 import { RetryBudget } from './retry-budget.ts';
 import type { Clock } from '../util/clock.ts';
-import { Upstream, UpstreamFlag } from './upstream.ts';
+import type { Upstream } from './upstream.ts';
 
 export interface PoolCounters {
   /** Client requests routed to this pool. */
@@ -30,12 +29,6 @@ export class Pool {
   declare readonly budget: RetryBudget;
   /** Selectable members as last handed to the balancer. */
   declare members: readonly Upstream[];
-  /** Earliest clock time at which an ejection ends (Infinity when none is ejected). */
-  declare nextReadmitAt: number;
-  /** Called after the selectable set changed (health logging, metrics). */
-  onMembersChanged: ((pool: Pool) => void) | null;
-  /** Where re-admissions are logged; set by the runtime. */
-  declare log: Logger | null;
 
   constructor(config: PoolConfig, upstreams: readonly Upstream[], balancer: Balancer, clock: Clock) {
     this.name = config.name;
@@ -46,9 +39,6 @@ export class Pool {
     this.counters = { requests: 0, retries: 0, budgetExhausted: 0, noUpstream: 0 };
     this.budget = new RetryBudget(config.retry.budgetPercent, config.retry.budgetMinPerSecond);
     this.members = [];
-    this.nextReadmitAt = Infinity;
-    this.onMembersChanged = null;
-    this.log = null;
     this.rebuild();
   }
 
@@ -58,41 +48,17 @@ export class Pool {
    */
   rebuild(): void {
     const members: Upstream[] = [];
-    let nextReadmitAt = Infinity;
-    for (const u of this.upstreams) {
-      if (u.flags & UpstreamFlag.Ejected && u.ejectedUntil < nextReadmitAt) nextReadmitAt = u.ejectedUntil;
-      if (u.flags === 0 && u.weight > 0) members.push(u);
-    }
+    for (const u of this.upstreams) if (u.flags === 0 && u.weight > 0) members.push(u);
     this.members = members;
-    this.nextReadmitAt = nextReadmitAt;
     this.balancer.update(members);
-    this.onMembersChanged?.(this);
   }
 
   /**
    * Hot path. Picks an upstream not in `tried` when one is selectable. `undefined` means no
-   * upstream is available: answer 503 at once. Ejections that have run out are re-admitted
-   * here (one comparison per call) rather than by a timer per upstream.
+   * upstream is available: answer 503 at once. O(1) for every balancer; allocates nothing.
    */
-  pick(tried: readonly Upstream[] | null, nowMs: number): Upstream | undefined {
-    if (nowMs >= this.nextReadmitAt) this.readmitExpired(nowMs);
+  pick(tried: readonly Upstream[] | null, _nowMs: number): Upstream | undefined {
     return this.balancer.pick(tried);
-  }
-
-  /** Ends every ejection whose time is up. */
-  readmitExpired(nowMs: number): void {
-    let changed = false;
-    for (const u of this.upstreams) {
-      if (u.flags & UpstreamFlag.Ejected && u.ejectedUntil <= nowMs) {
-        u.flags &= ~UpstreamFlag.Ejected;
-        u.consecutiveFailures = 0;
-        if (u.flags === 0) u.reason = null;
-        changed = true;
-        this.log?.info({ pool: this.name, upstream: u.origin, from: 'ejected', to: u.state, reason: 'ejection time ended' }, 'upstream readmitted');
-      }
-    }
-    if (changed) this.rebuild();
-    else this.nextReadmitAt = Infinity;
   }
 
   /** An attempt is being sent to `u`. Exactly one `finish` must follow. */

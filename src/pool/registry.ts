@@ -3,9 +3,17 @@
 // connections survive. Upstreams that left the config are retired and closed when idle.
 
 import { Pool as UndiciPool } from 'undici';
-import type { PoolConfig } from '../config/types.ts';
+import type { HealthCheckConfig, PoolConfig } from '../config/types.ts';
 import { closeRetired } from './pool.ts';
-import { Upstream, UpstreamFlag } from './upstream.ts';
+import { Upstream } from './upstream.ts';
+
+/** What the registry asks of the health state when upstreams join or their checks change. */
+export interface HealthMembership {
+  /** A new upstream's state before any check. */
+  initialize(u: Upstream, healthCheck: HealthCheckConfig | null): void;
+  /** Active checks were removed from a kept upstream's pool. */
+  clearActive(u: Upstream): void;
+}
 
 /** The settings that shape an upstream's connection pool; a change means a new dispatcher. */
 function dispatcherKey(cfg: PoolConfig): string {
@@ -38,6 +46,11 @@ interface Entry {
 
 export class Registry {
   private entries = new Map<string, Entry>();
+  private readonly health: HealthMembership;
+
+  constructor(health: HealthMembership) {
+    this.health = health;
+  }
 
   /**
    * Returns the upstreams for `cfg`, reusing those already known by pool name + origin.
@@ -53,23 +66,15 @@ export class Registry {
       if (old !== undefined && !old.upstream.retired) {
         u = old.upstream;
         u.weight = uc.weight;
-        if (cfg.healthCheck === null && u.flags & UpstreamFlag.DownActive) {
-          // Active checks were removed: nothing would ever mark it up again.
-          u.flags &= ~UpstreamFlag.DownActive;
-          u.checkStreak = 0;
-          if (u.flags === 0) u.reason = null;
-        }
+        if (cfg.healthCheck === null) this.health.clearActive(u);
         if (old.key !== key || u.dispatcher === null) {
           const prev = u.dispatcher;
           u.dispatcher = createDispatcher(uc.origin, cfg);
           prev?.close().catch(() => {});
         }
       } else {
-        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg));
-        if (cfg.healthCheck?.initialState === 'down') {
-          u.flags |= UpstreamFlag.DownActive;
-          u.reason = 'down: waiting for the first health check';
-        }
+        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg), cfg.name);
+        this.health.initialize(u, cfg.healthCheck);
       }
       next.set(id, { upstream: u, key });
       out.push(u);

@@ -32,6 +32,8 @@ export class Upstream {
   declare readonly id: number;
   /** scheme://host:port: the identity of the upstream. */
   declare readonly origin: string;
+  /** The pool it belongs to (upstreams are kept across reloads by pool name + origin). */
+  declare readonly poolName: string;
   declare weight: number;
   /** Bit set of UpstreamFlag. */
   declare flags: number;
@@ -51,8 +53,6 @@ export class Upstream {
   declare retries: number;
   /** Responses by status class (see STATUS_CLASSES). */
   declare readonly responses: Float64Array;
-  /** Sum and count of time to headers, seconds, for Prometheus _sum/_count. */
-  declare latencySumSec: number;
   /**
    * Time to response headers (or to the failure) of every finished try: Prometheus buckets
    * and p50/p90/p99 for /status. record() is allocation-free (~17 ns). Its percentile part
@@ -80,9 +80,10 @@ export class Upstream {
   /** Set when the upstream left the config: close the dispatcher once inflight reaches 0. */
   declare retired: boolean;
 
-  constructor(origin: string, weight: number, dispatcher: Dispatcher | null = null) {
+  constructor(origin: string, weight: number, dispatcher: Dispatcher | null = null, poolName = '') {
     this.id = nextId++;
     this.origin = origin;
+    this.poolName = poolName;
     this.weight = weight;
     this.flags = 0;
     this.inflight = 0;
@@ -91,7 +92,6 @@ export class Upstream {
     this.failures = 0;
     this.retries = 0;
     this.responses = new Float64Array(STATUS_CLASSES);
-    this.latencySumSec = 0;
     this.latency = new LatencyHistogram();
     this.consecutiveFailures = 0;
     this.ejections = 0;

@@ -1,6 +1,9 @@
 // Header rules for both directions: hop-by-hop removal (RFC 9110 §7.6.1, including every
 // name listed in Connection) and X-Forwarded-*. Pure; no I/O. Header values are never logged.
 
+/** Response headers as undici parses them: lower-case names; arrays for repeated fields (set-cookie). */
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1 plus the de-facto Keep-Alive and Proxy-Connection). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -138,7 +141,7 @@ function mergeTokens(into: Set<string> | null, value: string): Set<string> | nul
  * (lower-cased names; arrays for repeated headers such as set-cookie), without hop-by-hop
  * headers. O(headers).
  */
-export function forwardResponseHeaders(headers: Record<string, string | string[] | undefined>): string[] {
+export function forwardResponseHeaders(headers: ResponseHeaders): string[] {
   const conn = headers['connection'];
   const listed = conn === undefined ? null : connectionTokens(typeof conn === 'string' ? [conn] : conn);
   const out: string[] = [];

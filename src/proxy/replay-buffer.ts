@@ -2,54 +2,48 @@
 // the limit becomes one Buffer (replayable); a larger one is handed back as the original
 // stream with what was read pushed back in front (streamed once, not replayable).
 
-import type { IncomingMessage } from 'node:http';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 
-export type CollectResult = Buffer | IncomingMessage;
+/** A whole body that fit the limit, or the stream itself when it did not. */
+export type CollectResult = Buffer | Readable;
 
 /**
- * Reads `req` until it ends or more than `limitBytes` arrived. Calls `done` once with a Buffer
- * (the whole body) or with `req` itself, paused, with the bytes read so far unshifted back.
- * `done(null)` when the client went away first.
+ * Reads `body` until it ends or more than `limitBytes` arrived. Resolves with a Buffer (the whole
+ * body), or with `body` itself, paused, the bytes read so far pushed back in front (to be
+ * streamed once); null when the client went away first. Never rejects.
  */
-export function collectBody(req: IncomingMessage, limitBytes: number, done: (body: CollectResult | null) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let settled = false;
-
-  const cleanup = (): void => {
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onGone);
-    req.off('close', onGone);
-  };
-  const onData = (chunk: Buffer): void => {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > limitBytes) {
-      settled = true;
+export function collectBody(body: Readable, limitBytes: number): Promise<CollectResult | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onGone);
+      body.off('close', onGone);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limitBytes) return;
       cleanup();
-      req.pause();
-      req.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      done(req);
-    }
-  };
-  const onEnd = (): void => {
-    if (settled) return;
-    settled = true;
-    cleanup();
-    done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-  };
-  const onGone = (): void => {
-    if (settled) return;
-    settled = true;
-    cleanup();
-    done(null);
-  };
-  req.on('data', onData);
-  req.on('end', onEnd);
-  req.on('error', onGone);
-  req.on('close', onGone);
+      body.pause();
+      body.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      resolve(body);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onGone = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onGone);
+    body.on('close', onGone);
+  });
 }
 
 /**
@@ -57,7 +51,7 @@ export function collectBody(req: IncomingMessage, limitBytes: number, done: (bod
  * through: the size limit for request bodies without Content-Length (a declared length is
  * checked before anything is read). Only used when a limit is configured.
  */
-export function limitBody(source: IncomingMessage, maxBytes: number): Transform {
+export function limitBody(source: Readable, maxBytes: number): Transform {
   let seen = 0;
   const limiter = new Transform({
     transform(chunk: Buffer, _enc, cb) {

@@ -1,16 +1,24 @@
-// The request pipeline, top to bottom: route → pool → body (buffered for replay when small)
-// → Exchange (attempt loop) → response. Proxy-produced errors: 400, 404, 413, 503.
+// The request path, top to bottom, for every client protocol (a Downstream adapter per
+// protocol: h1.ts) and for WebSocket upgrades alike:
+//
+//   route → checks → pool → body → ┌─ pick → attempt → verdict ─┐ → respond
+//                                  └──── retry decision ◄───────┘   (loop ≤ attempts)
+//
+// `serve()` is that loop as one async function. Everything a try does on the wire is
+// proxy/attempt.ts; the bookkeeping of each try (settle) and the streaming of an accepted
+// response is exchange.ts; proxy-produced errors go through the Downstream.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { Pool } from '../pool/pool.ts';
-import { ErrorCode } from '../core/errors.ts';
-import { Exchange, type Body, type ExchangeContext } from '../proxy/exchange.ts';
-import { clientAddressOf, forwardRequestHeaders } from '../proxy/headers.ts';
-import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
 import type { Readable } from 'node:stream';
-import { respondError } from '../proxy/respond.ts';
-import { isIdempotent } from '../proxy/retry.ts';
+import type { Dispatcher } from 'undici';
+import { ErrorCode, Phase, classify } from '../core/errors.ts';
+import { Outcome } from '../core/outcome.ts';
+import type { Pool } from '../pool/pool.ts';
+import { Verdict } from '../proxy/attempt.ts';
+import { forwardRequestHeaders, forwardResponseHeaders } from '../proxy/headers.ts';
+import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
+import { backoffMs, isIdempotent, isRetryable } from '../proxy/retry.ts';
+import type { Downstream } from './downstream.ts';
+import { Exchange, isFailureStatus, type PipelineContext } from './exchange.ts';
 import { hostname, type Router } from './router.ts';
 
 /** The config generation a request resolves once, at its start, and keeps to its end. */
@@ -19,70 +27,180 @@ export interface Generation {
   readonly maxBodyBytes: number;
 }
 
-export interface HandlerContext extends ExchangeContext {
+export interface HandlerContext extends PipelineContext {
   current(): Generation;
 }
 
-/** Returns the `request` listener for the data-plane servers. */
-export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {
-  return function handleRequest(req, res) {
+/** Returns the entry point every protocol adapter hands its requests to. */
+export function createHandler(ctx: HandlerContext): (client: Downstream) => void {
+  return function handle(client) {
+    void serve(ctx, client);
+  };
+}
+
+/**
+ * Serves one client request from routing to the last byte. Never rejects: a bug is logged and
+ * answered 502 `internal` (or the client is aborted when the response had started).
+ */
+export async function serve(ctx: HandlerContext, client: Downstream): Promise<void> {
+  let ex: Exchange | null = null;
+  try {
+    // ── 1. route and checks ─────────────────────────────────────────────────────────────────
     const gen = ctx.current();
     const draining = ctx.isDraining();
-    const fwd = forwardRequestHeaders(req.rawHeaders, clientAddressOf(req.socket.remoteAddress), 'http');
-    if (fwd.hostCount > 1) return respondError(res, ErrorCode.BadRequest, true);
-
+    const fwd = forwardRequestHeaders(client.rawHeaders, client.clientAddress, client.secure ? 'https' : 'http');
+    if (fwd.hostCount > 1) return client.sendError(ErrorCode.BadRequest, true);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
-    if (fwd.host === null && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
-      return respondError(res, ErrorCode.BadRequest, true);
-    }
-    const path = originFormPath(req.url);
-    if (path === null) return respondError(res, ErrorCode.BadRequest, draining);
-    if (path === '*') return respondAsterisk(req, res, draining);
+    if (fwd.host === null && client.version >= 11) return client.sendError(ErrorCode.BadRequest, true);
+    const path = originFormPath(client.target);
+    if (path === null) return client.sendError(ErrorCode.BadRequest, draining);
+    if (path === '*') return answerAsterisk(client, draining);
+    if (client.upgrade !== null && draining) return client.sendError(ErrorCode.Draining, true);
     const pool = gen.router.match(hostname(fwd.host ?? undefined), path);
-    if (pool === undefined) return respondError(res, ErrorCode.NoRoute, draining);
-
+    if (pool === undefined) return client.sendError(ErrorCode.NoRoute, draining);
     const maxBody = gen.maxBodyBytes;
-    if (maxBody > 0 && fwd.contentLength > maxBody) {
-      // The body is not read: close the connection rather than drain an unwanted upload.
-      return respondError(res, ErrorCode.BodyTooLarge, true);
-    }
+    // The body is not read: close the connection rather than drain an unwanted upload.
+    if (maxBody > 0 && fwd.contentLength > maxBody) return client.sendError(ErrorCode.BodyTooLarge, true);
 
-    const now = ctx.clock();
+    // ── 2. the pool counts the request (retries are budgeted against it) ─────────────────
     pool.counters.requests++;
-    pool.budget.recordRequest(now);
+    pool.budget.recordRequest(ctx.clock());
 
-    const method = req.method ?? 'GET';
+    // ── 3. the body: none, buffered whole so a retry can send it again, or streamed once ──
     const retry = pool.config.retry;
-    const opts: Dispatcher.DispatchOptions = {
+    let body: Buffer | Readable | null = null;
+    let replayable = true;
+    if (fwd.chunked || fwd.contentLength > 0) {
+      // -1 (chunked) fits the buffer until proven otherwise.
+      if (retry.attempts > 1 && fwd.contentLength <= retry.bufferBytes) {
+        const collected = await collectBody(client.body, retry.bufferBytes);
+        if (collected === null) return; // the client went away while sending
+        if (Buffer.isBuffer(collected)) {
+          if (maxBody > 0 && collected.length > maxBody) return client.sendError(ErrorCode.BodyTooLarge, true);
+          body = collected;
+        }
+      }
+      if (body === null) {
+        // Without Content-Length the size limit is enforced while the body streams.
+        body = maxBody > 0 && fwd.contentLength < 0 ? limitBody(client.body, maxBody) : client.body;
+        replayable = false;
+      }
+    }
+    const dispatch: Dispatcher.DispatchOptions = {
       path,
-      method: method as Dispatcher.HttpMethod,
+      method: client.method as Dispatcher.HttpMethod,
       headers: fwd.headers,
-      body: null,
+      body,
       headersTimeout: retry.perTryTimeoutMs,
       bodyTimeout: pool.config.timeouts.idleMs,
+      upgrade: client.upgrade,
     };
-    const idempotent = isIdempotent(method, fwd.hasIdempotencyKey);
-    const hasBody = fwd.chunked || fwd.contentLength > 0;
+    ex = new Exchange({ ctx, client, pool, dispatch, idempotent: isIdempotent(client.method, fwd.hasIdempotencyKey), replayable });
 
-    if (!hasBody) {
-      new Exchange(ctx, req, res, pool, opts, idempotent, true).start();
-      return;
+    // ── 4. the attempt loop ───────────────────────────────────────────────────────────────
+    for (;;) {
+      const now = ctx.clock();
+      const u = pool.pick(ex.tried, now);
+      if (u === undefined || u.dispatcher === null) {
+        if (ex.tries === 0) pool.counters.noUpstream++;
+        return ex.fail(ex.lastFailure ?? ErrorCode.NoUpstream);
+      }
+      const a = ex.begin(u, now);
+      const verdict = await a.verdict;
+      if (ex.done) {
+        // The client left while this try ran: it says nothing about the upstream.
+        ex.settle(a, Outcome.Neutral, ErrorCode.ClientAbort);
+        return;
+      }
+      if (verdict !== Verdict.Failed) a.headersAt = ctx.clock();
+
+      if (verdict === Verdict.Upgraded) return ex.tunnel(a, forwardResponseHeaders(a.headers!));
+      if (verdict === Verdict.Head && a.error === null) {
+        // A 502/503/504 answer is retried like a failure when the rules allow; its body is dropped.
+        if (isFailureStatus(a.status) && mayRetry(ex, pool, Phase.ResponseHeaders, ErrorCode.UpstreamStatus)) {
+          ex.settle(a, Outcome.Failure, ErrorCode.UpstreamStatus);
+          a.drop();
+          if (!(await backoff(ex, pool, String(a.status)))) return;
+          continue;
+        }
+        try {
+          ex.deliver(a, forwardResponseHeaders(a.headers!));
+        } catch (err) {
+          // The client protocol refused a header value: a malformed response, nothing was sent.
+          ctx.log.debug({ err, upstream: u.origin }, 'response headers rejected');
+          a.abort(err as Error);
+          ex.settle(a, Outcome.Failure, ErrorCode.BadResponse);
+          ex.fail(ErrorCode.BadResponse);
+        }
+        return;
+      }
+
+      // ── the try failed before any byte of its response reached the client ────────────
+      const code = classify(a.error, a.phase);
+      ex.settle(a, Exchange.outcomeOf(code, a.phase), code);
+      ctx.log.debug({ pool: pool.name, upstream: u.origin, code, phase: a.phase, err: a.error?.message }, 'try failed');
+      ex.lastFailure = code;
+      if (!mayRetry(ex, pool, a.phase, code)) return ex.fail(code);
+      if (!(await backoff(ex, pool, code))) return;
     }
-    // Without Content-Length the size limit is enforced while the body streams.
-    const stream = (): Readable => (maxBody > 0 && fwd.contentLength < 0 ? limitBody(req, maxBody) : req);
-    const fitsBuffer = fwd.contentLength <= retry.bufferBytes; // -1 (chunked) fits until proven otherwise
-    if (retry.attempts === 1 || !fitsBuffer) {
-      opts.body = stream();
-      new Exchange(ctx, req, res, pool, opts, idempotent, false).start();
-      return;
+  } catch (err) {
+    onBug(ctx, client, ex, err);
+  }
+}
+
+/**
+ * Whether another try may follow a failure with `code` in `phase`: attempts left, the retry
+ * table (retry.ts), a body that can be sent again, and the pool's retry budget (taken when yes).
+ */
+function mayRetry(ex: Exchange, pool: Pool, phase: Phase, code: ErrorCode): boolean {
+  if (ex.tries >= pool.config.retry.attempts) return false;
+  if (!isRetryable(phase, code, ex.idempotent, bodyReplayableAfter(ex, phase))) return false;
+  if (!pool.budget.tryAcquire(ex.ctx.clock())) {
+    pool.counters.budgetExhausted++;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * A buffered (or absent) body can always be sent again. A streamed one only when the failed try
+ * never connected: undici writes (and so reads) a stream body only once connected (client-h1
+ * writeH1), so a connect-phase failure left every byte in the stream. (readableDidRead is no
+ * guide: the http server's own buffering sets it.)
+ */
+function bodyReplayableAfter(ex: Exchange, phase: Phase): boolean {
+  if (ex.replayable) return true;
+  const body = ex.dispatch.body as Readable;
+  return phase === Phase.Connect && !body.destroyed && !body.readableEnded;
+}
+
+/** Counts a retry and waits the full-jitter backoff; false when the client left meanwhile. */
+async function backoff(ex: Exchange, pool: Pool, reason: string): Promise<boolean> {
+  pool.counters.retries++;
+  // The list of upstreams to avoid starts with the first retry: a request that succeeds at once
+  // never allocates it.
+  ex.tried ??= [ex.current!.upstream];
+  ex.retryLog = ex.retryLog === null ? reason : `${ex.retryLog},${reason}`;
+  const r = pool.config.retry;
+  const delay = backoffMs(ex.tries, r.backoffBaseMs, r.backoffMaxMs, ex.ctx.rng);
+  await new Promise((resolve) => setTimeout(resolve, delay));
+  return !ex.done;
+}
+
+/** A bug surfaced while serving: log it, answer 502 `internal` or abort, and settle the try. */
+function onBug(ctx: HandlerContext, client: Downstream, ex: Exchange | null, err: unknown): void {
+  try {
+    ctx.log.error({ err }, 'request failed unexpectedly');
+    const a = ex?.current;
+    if (ex !== null && a != null && !a.settled) {
+      a.abort(err instanceof Error ? err : new Error(String(err)));
+      ex.settle(a, Outcome.Neutral, ErrorCode.Internal);
     }
-    collectBody(req, retry.bufferBytes, (body: Body | null) => {
-      if (body === null) return; // the client went away while sending
-      if (maxBody > 0 && Buffer.isBuffer(body) && body.length > maxBody) return respondError(res, ErrorCode.BodyTooLarge, true);
-      opts.body = body === req ? stream() : body;
-      new Exchange(ctx, req, res, pool, opts, idempotent, body !== req).start();
-    });
-  };
+    if (client.headSent) client.abort(err instanceof Error ? err : new Error(String(err)));
+    else client.sendError(ErrorCode.Internal, true);
+  } catch {
+    // Nothing sensible is left to do for this request; the process must keep running.
+  }
 }
 
 /**
@@ -90,12 +208,12 @@ export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage
  * here. Any other method with `*` is malformed (400). Never forwarded: upstreams are not the
  * server the client addressed, and undici cannot send it anyway.
  */
-function respondAsterisk(req: IncomingMessage, res: ServerResponse, draining: boolean): void {
-  if (req.method !== 'OPTIONS') return respondError(res, ErrorCode.BadRequest, draining);
+function answerAsterisk(client: Downstream, draining: boolean): void {
+  if (client.method !== 'OPTIONS' || client.upgrade !== null) return client.sendError(ErrorCode.BadRequest, draining);
   const headers = ['allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'content-length', '0'];
   if (draining) headers.push('connection', 'close');
-  res.writeHead(204, headers);
-  res.end();
+  client.sendHead(204, headers);
+  client.sendEnd();
 }
 
 /**

@@ -61,7 +61,7 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; c
 }
 
 /** Waits for a `<label> listening on http://…` line and returns the URL. */
-export async function listeningUrl(cli: RunningCli, label = 'fairway', timeoutMs = 15_000): Promise<string> {
+export async function listeningUrl(cli: RunningCli, label = 'fairway', timeoutMs = 30_000): Promise<string> {
   const re = new RegExp(`^${label} listening on (http://\\S+)$`, 'm');
   const m = await waitFor(() => re.exec(cli.stdout()), {
     timeoutMs,

@@ -24,14 +24,17 @@ export async function fetchText(
     headers?: Record<string, string> | string[];
     body?: string | Buffer | AsyncIterable<Buffer> | null;
     timeoutMs?: number;
+    /** Aborts the request (together with the deadline). */
+    signal?: AbortSignal;
     dispatcher?: Dispatcher;
   } = {},
 ): Promise<Reply> {
+  const deadline = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
   const res = await undiciRequest(url, {
     method: (opts.method ?? 'GET') as Dispatcher.HttpMethod,
     headers: opts.headers ?? {},
     body: opts.body === undefined || opts.body === null || typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? (opts.body ?? null) : Readable.from(opts.body),
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    signal: opts.signal === undefined ? deadline : AbortSignal.any([deadline, opts.signal]),
     dispatcher: opts.dispatcher ?? shared,
   });
   const body = await res.body.text();

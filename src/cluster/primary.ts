@@ -1,0 +1,192 @@
+// `workers: N | auto`: the cluster primary forks N worker processes that each run a full Runtime
+// on the same listen addresses (the primary shares the listening sockets; Linux hands new
+// connections out round-robin). The primary runs the admin server and answers it by asking its
+// workers (rpc.ts); it validates reloads before sending them, drains every worker on
+// SIGTERM/SIGINT, and forks a replacement for a worker that dies.
+
+import cluster, { type Worker } from 'node:cluster';
+import { mergeExpositions } from '../admin/merge.ts';
+import { AdminServer } from '../admin/server.ts';
+import { NoConfigFileError, type AdminSource } from '../admin/source.ts';
+import type { Config } from '../config/types.ts';
+import { runUntilStopped } from '../lifecycle.ts';
+import type { Logger } from '../observability/log.ts';
+import { packageVersion } from '../version.ts';
+import { Rpc, type FromWorker, type Question, type Reply, type ToWorker } from './rpc.ts';
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  urls: string[];
+}
+
+/** A validated config and the file text it came from (null for the flags-only form). */
+export interface ValidatedConfig {
+  config: Config;
+  text: string | null;
+}
+
+export interface PrimaryOptions {
+  log: Logger;
+  /** Reads and validates the config file again; null when started from flags. Throws ConfigError. */
+  reloadSource: (() => ValidatedConfig) | null;
+  /** Human lines (listening addresses) go here. */
+  print: (line: string) => void;
+}
+
+/** Restart delay after `n` quick deaths in a row: 0.25 s, 0.5 s, … up to 10 s; 0 for n = 0. */
+function restartDelayMs(n: number): number {
+  return n === 0 ? 0 : Math.min(10_000, 250 * 2 ** (n - 1));
+}
+
+/**
+ * Runs the primary: forks `config.workers` workers, prints the listening lines once all are
+ * ready, runs the admin server, handles signals. Resolves with the exit code.
+ */
+export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions): Promise<number> {
+  const { log } = opts;
+  /** The text every worker runs, new ones included: only ever a validated one. */
+  let text = initial.text;
+  let current = initial.config;
+  const slots: Slot[] = [];
+  const rpc = new Rpc();
+  let stopping = false;
+  let draining = false;
+
+  const fork = (index: number, failures = 0): Slot => {
+    const worker = cluster.fork({ FAIRWAY_WORKER_INDEX: String(index) });
+    const slot: Slot = { index, worker, ready: false, urls: [] };
+    const forkedAt = Date.now();
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'hello') worker.send({ type: 'config', text } satisfies ToWorker);
+      else if (m.type === 'ready') {
+        slot.ready = true;
+        slot.urls = m.urls;
+      } else if (m.type === 'reply') rpc.onReply(m);
+    });
+    worker.on('exit', (code, signal) => {
+      slot.ready = false;
+      if (stopping) return;
+      // A worker that keeps dying soon after its start is restarted with growing delays, never
+      // in a tight loop.
+      const n = Date.now() - forkedAt < 5000 ? failures + 1 : 0;
+      const delayMs = restartDelayMs(n);
+      log.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'worker exited; starting a new one');
+      setTimeout(() => {
+        if (!stopping) slots[index] = fork(index, n);
+      }, delayMs);
+    });
+    return slot;
+  };
+  const askAll = (question: Question, extra?: Record<string, unknown>): Promise<Reply[]> =>
+    Promise.all(slots.map((s) => rpc.ask(s.worker, `worker ${s.index}`, question, extra)));
+  const killAll = (): void => {
+    for (const s of slots) s.worker.process.kill('SIGKILL');
+  };
+
+  // Start every worker; fail the whole start if one exits before it is ready (e.g. cannot bind).
+  for (let i = 0; i < current.workers; i++) slots.push(fork(i));
+  if (!(await allReady(slots))) {
+    stopping = true;
+    killAll();
+    opts.print('fairway: a worker failed to start; see the log above');
+    return 1;
+  }
+  for (const url of slots[0]!.urls) opts.print(`fairway listening on ${url}`);
+  log.info({ workers: slots.map((s) => s.worker.process.pid) }, 'workers ready');
+
+  const source: AdminSource = {
+    log,
+    isReady: () => !draining && slots.every((s) => s.ready),
+    isDraining: () => draining,
+    async metrics() {
+      const replies = await askAll('metrics');
+      const up = replies.filter((r) => r.ok).length;
+      return (
+        `# HELP fairway_workers Worker processes configured and answering.\n# TYPE fairway_workers gauge\n` +
+        `fairway_workers{state="configured"} ${slots.length}\nfairway_workers{state="answering"} ${up}\n` +
+        mergeExpositions(replies.map((r) => (r.ok ? String(r.value) : '')))
+      );
+    },
+    async status() {
+      const replies = await askAll('status');
+      return {
+        version: packageVersion(),
+        mode: 'cluster',
+        pid: process.pid,
+        draining,
+        config: { source: current.source },
+        workers: replies.map((r, i) => (r.ok ? r.value : { worker: i, error: r.error })),
+      };
+    },
+    async reload() {
+      if (opts.reloadSource === null) throw new NoConfigFileError('no config file to reload (started from flags)');
+      // Validated here first: an invalid file reaches no worker, and every worker (a restarted
+      // one too) gets exactly this text.
+      const next = opts.reloadSource();
+      text = next.text;
+      current = next.config;
+      const failed = (await askAll('reload', { text })).find((r) => !r.ok);
+      if (failed !== undefined) throw new Error(`a worker refused the reload: ${failed.error ?? 'unknown error'}`);
+      return next.config;
+    },
+  };
+
+  let admin: AdminServer | null = null;
+  if (current.admin !== null) {
+    admin = new AdminServer(source, current.admin);
+    try {
+      opts.print(`admin listening on ${await admin.listen()}`);
+    } catch (err) {
+      log.error({ err }, 'admin server cannot start');
+      stopping = true;
+      killAll();
+      return 1;
+    }
+  }
+
+  const running = runUntilStopped(
+    {
+      stop: async () => {
+        stopping = true;
+        draining = true;
+        for (const s of slots) {
+          try {
+            s.worker.send({ type: 'drain' } satisfies ToWorker);
+          } catch {
+            // already gone
+          }
+        }
+        const deadline = setTimeout(killAll, current.shutdown.drainTimeoutMs + 5000);
+        await Promise.all(slots.map((s) => (s.worker.isDead() ? undefined : new Promise<void>((r) => s.worker.once('exit', () => r())))));
+        clearTimeout(deadline);
+        await admin?.close();
+      },
+      forceStop: killAll,
+      reload: () => source.reload(),
+    },
+    log,
+  );
+  return running.exited;
+}
+
+/** Resolves true once every worker reported ready, false as soon as one exits before that. */
+function allReady(slots: readonly Slot[]): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const check = setInterval(() => {
+      if (slots.every((s) => s.ready)) {
+        clearInterval(check);
+        resolve(true);
+      }
+    }, 10);
+    for (const s of slots) {
+      s.worker.once('exit', () => {
+        if (!s.ready) {
+          clearInterval(check);
+          resolve(false);
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,76 @@
+// One cluster worker: asks its primary for the config the primary validated, runs a Runtime
+// without an admin server (the primary has it) and answers the primary's questions (metrics,
+// status, reload) over IPC. It drains on SIGTERM/SIGINT, on the primary's `drain`, or when the
+// primary is gone.
+
+import cluster from 'node:cluster';
+import { EventLoopMonitor } from '../admin/metrics.ts';
+import { ConfigError, formatIssue } from '../config/errors.ts';
+import type { Config } from '../config/types.ts';
+import { runUntilStopped } from '../lifecycle.ts';
+import type { Logger } from '../observability/log.ts';
+import { Runtime } from '../runtime.ts';
+import { sendToPrimary, type ToWorker } from './rpc.ts';
+
+export interface WorkerOptions {
+  log: Logger;
+  /** Validates config text from the primary (null = the flags-only form). Throws ConfigError. */
+  parse: (text: string | null) => Config;
+}
+
+/** Runs one worker; resolves with the exit code once drained. */
+export async function runWorker(opts: WorkerOptions): Promise<number> {
+  const { log } = opts;
+  const text = await new Promise<string | null>((resolve) => {
+    const onMessage = (m: ToWorker): void => {
+      if (m.type !== 'config') return;
+      process.off('message', onMessage);
+      resolve(m.text);
+    };
+    process.on('message', onMessage);
+    sendToPrimary({ type: 'hello' });
+  });
+  const config = opts.parse(text);
+  const rt = await Runtime.start({ ...config, admin: null }, { log, reloadSource: null });
+  const loop = new EventLoopMonitor();
+  loop.start();
+  sendToPrimary({ type: 'ready', urls: rt.urls() });
+
+  const running = runUntilStopped(
+    {
+      stop: async () => {
+        loop.stop();
+        await rt.close(rt.current.config.shutdown.drainTimeoutMs);
+      },
+      reload: null, // SIGHUP is the primary's to handle
+    },
+    log,
+  );
+  process.on('disconnect', () => running.stop('primary gone'));
+  process.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'drain':
+        running.stop('primary asked to drain');
+        return;
+      case 'status':
+        sendToPrimary({ type: 'reply', id: m.id, ok: true, value: { worker: cluster.worker?.id ?? null, ...rt.status() } });
+        return;
+      case 'metrics':
+        rt.metrics(loop.read()).then(
+          (value) => sendToPrimary({ type: 'reply', id: m.id, ok: true, value }),
+          (err: unknown) => sendToPrimary({ type: 'reply', id: m.id, ok: false, error: String(err) }),
+        );
+        return;
+      case 'reload':
+        try {
+          rt.apply(opts.parse(m.text));
+          sendToPrimary({ type: 'reply', id: m.id, ok: true });
+        } catch (err) {
+          const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : undefined;
+          sendToPrimary({ type: 'reply', id: m.id, ok: false, error: (err as Error).message, ...(issues ? { issues } : {}) });
+        }
+        return;
+    }
+  });
+  return running.exited;
+}

@@ -1,0 +1,77 @@
+// How a running Fairway process answers signals, shared by the single-process form (main.ts),
+// the cluster primary and its workers: SIGTERM/SIGINT drain then exit 0 (a second one exits at
+// once), SIGHUP reloads. It knows nothing of what stopping or reloading does.
+
+import { ConfigError, formatIssue } from './config/errors.ts';
+import type { Logger } from './observability/log.ts';
+
+export interface LifecycleHooks {
+  /** Drains and stops; the process exits with 0 once it resolves (1 if it rejects). */
+  stop(): Promise<void>;
+  /** Called on a second stop signal while draining: stop waiting. */
+  forceStop?(): void;
+  /** SIGHUP; null = ignore SIGHUP (a cluster worker: reloads come from its primary). */
+  reload: (() => Promise<unknown>) | null;
+}
+
+export interface Running {
+  /** Resolves with the exit code once stopped. */
+  readonly exited: Promise<number>;
+  /** Starts the stop (a cluster worker told to drain, or orphaned); does nothing once stopping. */
+  stop(reason: string): void;
+}
+
+/** Installs the signal handlers and returns the running process's handle. */
+export function runUntilStopped(hooks: LifecycleHooks, log: Logger): Running {
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  let stopping = false;
+  const stop = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'draining');
+    hooks.stop().then(
+      () => {
+        log.info('stopped');
+        resolveExit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'error while stopping');
+        resolveExit(1);
+      },
+    );
+  };
+  let signals = 0;
+  const onSignal = (signal: string): void => {
+    if (++signals > 1 && stopping) {
+      log.warn({ signal }, 'second stop signal: exiting now');
+      hooks.forceStop?.();
+      resolveExit(0);
+      return;
+    }
+    stop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const reload = hooks.reload;
+  process.on('SIGHUP', () => {
+    if (reload === null) return;
+    reload().then(
+      () => log.info('config reloaded'),
+      (err: unknown) => reportReloadFailure(err, log),
+    );
+  });
+  return { exited, stop };
+}
+
+/** Logs a refused reload; an invalid config is also printed, file:line:col, on stderr. */
+export function reportReloadFailure(err: unknown, log: Logger): void {
+  if (err instanceof ConfigError) {
+    log.error({ issues: err.issues.map(formatIssue) }, 'reload refused: invalid config; the running config stays');
+    process.stderr.write(`fairway: reload refused, the running config stays:\n${err.format()}\n`);
+  } else {
+    log.error({ err }, 'reload failed');
+  }
+}

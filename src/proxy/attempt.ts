@@ -1,0 +1,217 @@
+// One try of a request on one upstream: the undici dispatch handler. It records how far the try
+// got (its phase), hands the request loop one verdict as a promise (a response head, a 101 with
+// its socket, or a failure), and once the loop accepts the response, streams the body to the
+// client with backpressure and reports the end. It decides nothing: retries and bookkeeping
+// belong to the loop and its Exchange (server/).
+
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { Phase } from '../core/errors.ts';
+import type { Upstream } from '../pool/upstream.ts';
+import type { ResponseHeaders } from './headers.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+/** What `Attempt.verdict` resolves with. */
+export const Verdict = {
+  /** Response headers arrived (status ≥ 200): see `status` and `headers`. */
+  Head: 0,
+  /** The try failed before its response was accepted: see `error` and `phase`. */
+  Failed: 1,
+  /** The upstream switched protocols (101): see `socket`. */
+  Upgraded: 2,
+} as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** Where an accepted response goes, and who hears how it ended. */
+export interface AttemptSink {
+  /** A body chunk; false = stop until the sink calls `attempt.resume()`. */
+  onAttemptData(a: Attempt, chunk: Buffer): boolean;
+  /** The whole response arrived. */
+  onAttemptEnd(a: Attempt): void;
+  /** The response failed after it was accepted (bytes may have gone to the client). */
+  onAttemptError(a: Attempt, err: Error): void;
+}
+
+/** `new Promise(capture)` hands out its resolve function without a closure per attempt. */
+let captured: ((v: Verdict) => void) | null = null;
+function capture(resolve: (v: Verdict) => void): void {
+  captured = resolve;
+}
+
+/**
+ * One try. Allocated per try, fields fixed in the constructor. Until `accept()`, body chunks
+ * that arrive in the same tick as the head wait in `pending` (at most what one socket read
+ * brought); after it they stream straight to the sink.
+ */
+export class Attempt implements Dispatcher.DispatchHandler {
+  declare readonly upstream: Upstream;
+  /** Clock time the try was dispatched. */
+  declare readonly startedAt: number;
+  /** Resolves once: the first of head, upgrade or failure. */
+  declare readonly verdict: Promise<Verdict>;
+  declare private resolveVerdict: ((v: Verdict) => void) | null;
+  /** Clock time response headers (or the 101) arrived; 0 before. */
+  declare headersAt: number;
+  declare phase: Phase;
+  /** Response status (0 before headers). */
+  declare status: number;
+  declare headers: ResponseHeaders | null;
+  /** The failure, once there is one. */
+  declare error: Error | null;
+  /** The upstream socket after a 101. */
+  declare socket: Duplex | null;
+  declare controller: Controller | null;
+  /** Where the body goes once accepted; null before. */
+  declare sink: AttemptSink | null;
+  /** Chunks that arrived before accept(): a Buffer, a list of them, or null. */
+  declare pending: Buffer | Buffer[] | null;
+  /** The response ended before accept(). */
+  declare endedEarly: boolean;
+  /** This try's response is thrown away (a retry replaced it, or the client left). */
+  declare discarded: boolean;
+  /** Its bookkeeping was done (Exchange.settle): exactly once per try. */
+  declare settled: boolean;
+  declare private resumeFn: (() => void) | null;
+
+  constructor(upstream: Upstream, startedAt: number) {
+    this.upstream = upstream;
+    this.startedAt = startedAt;
+    this.verdict = new Promise<Verdict>(capture);
+    this.resolveVerdict = captured;
+    captured = null;
+    this.headersAt = 0;
+    this.phase = Phase.Connect;
+    this.status = 0;
+    this.headers = null;
+    this.error = null;
+    this.socket = null;
+    this.controller = null;
+    this.sink = null;
+    this.pending = null;
+    this.endedEarly = false;
+    this.discarded = false;
+    this.settled = false;
+    this.resumeFn = null;
+  }
+
+  /** Gives the loop its verdict; only the first call counts. */
+  private decide(v: Verdict): void {
+    const resolve = this.resolveVerdict;
+    if (resolve === null) return;
+    this.resolveVerdict = null;
+    resolve(v);
+  }
+
+  // ── undici's side ───────────────────────────────────────────────────────────────────────
+
+  /** A connected socket is about to carry the request: from here on the upstream may see it. */
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.discarded) {
+      controller.abort(new Error('attempt discarded'));
+      return;
+    }
+    this.phase = Phase.RequestSent;
+  }
+
+  onRequestUpgrade(controller: Controller, status: number, headers: ResponseHeaders, socket: Duplex): void {
+    this.controller = controller;
+    this.status = status;
+    this.headers = headers;
+    this.phase = Phase.ResponseHeaders;
+    this.socket = socket;
+    if (this.discarded) {
+      socket.destroy();
+      return;
+    }
+    this.decide(Verdict.Upgraded);
+  }
+
+  onResponseStart(controller: Controller, status: number, headers: ResponseHeaders): void {
+    if (status < 200) return; // 1xx informational: undici handles 100-continue; not forwarded
+    this.controller = controller;
+    this.status = status;
+    this.headers = headers;
+    this.phase = Phase.ResponseHeaders;
+    this.decide(Verdict.Head);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.discarded) return;
+    const sink = this.sink;
+    if (sink === null) {
+      const p = this.pending;
+      this.pending = p === null ? chunk : Array.isArray(p) ? (p.push(chunk), p) : [p, chunk];
+      return;
+    }
+    if (!sink.onAttemptData(this, chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (this.discarded) return;
+    if (this.sink === null) this.endedEarly = true;
+    else this.sink.onAttemptEnd(this);
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.error === null) this.error = err;
+    if (this.resolveVerdict !== null) {
+      this.decide(Verdict.Failed);
+      return;
+    }
+    if (this.discarded) return;
+    // After a verdict: an accepted response reports its failure; one not yet accepted finds
+    // `error` set when the loop gets to it.
+    this.sink?.onAttemptError(this, err);
+  }
+
+  // ── the loop's side ─────────────────────────────────────────────────────────────────────
+
+  /**
+   * Starts streaming the response to `sink`: first what arrived with the head, then the rest as
+   * it comes; reports an end or a failure that happened meanwhile. Called once, after the head
+   * was sent to the client (so the phase is ResponseStarted).
+   */
+  accept(sink: AttemptSink): void {
+    this.sink = sink;
+    this.phase = Phase.ResponseStarted;
+    const p = this.pending;
+    this.pending = null;
+    let more = true;
+    if (p !== null) {
+      if (Array.isArray(p)) for (let i = 0; i < p.length; i++) more = sink.onAttemptData(this, p[i]!) && more;
+      else more = sink.onAttemptData(this, p);
+    }
+    if (this.error !== null) sink.onAttemptError(this, this.error);
+    else if (this.endedEarly) sink.onAttemptEnd(this);
+    else if (!more) this.controller?.pause();
+  }
+
+  /** Resumes a paused body (the sink's drain listener); created once per try, on first use. */
+  get resume(): () => void {
+    return (this.resumeFn ??= () => this.controller?.resume());
+  }
+
+  /**
+   * Throws this try's response away but lets it run to its end, so the connection is kept
+   * for the next request (a 503 that is retried elsewhere). Safe to repeat.
+   */
+  drop(): void {
+    this.discarded = true;
+    this.pending = null;
+  }
+
+  /**
+   * Stops this try at once (the client left): aborts the upstream request, or, before it was
+   * even sent, fails the verdict now and aborts it when undici starts it. Safe to repeat.
+   */
+  abort(reason: Error): void {
+    this.discarded = true;
+    this.pending = null;
+    if (this.error === null) this.error = reason;
+    const c = this.controller;
+    if (c === null) this.decide(Verdict.Failed);
+    else if (!c.aborted) c.abort(reason);
+  }
+}
