@@ -47,6 +47,8 @@ export interface TestDnsServer {
   setDelay(name: string, delayMs: number, opts?: { type?: DnsType }): void;
   /** Queries received for `name` (of `type`, if given), over UDP and TCP together. */
   queries(name: string, type?: DnsType): number;
+  /** Replies sent for `name` (of `type`, if given): a delayed reply counts once it has left. */
+  replies(name: string, type?: DnsType): number;
   /** Queries received over TCP (the client's retry after a truncated UDP reply). */
   readonly tcpQueries: number;
   /** Stops both sockets and drops delayed replies. Idempotent. */
@@ -77,6 +79,7 @@ function norm(name: string): string {
 export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promise<TestDnsServer> {
   const names = new Map<string, NameEntry>();
   const counts = new Map<string, number>();
+  const sent = new Map<string, number>();
   const pending = new Set<NodeJS.Timeout>();
   const tcpSockets = new Set<net.Socket>();
   let tcpQueries = 0;
@@ -92,8 +95,19 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
     return e;
   };
 
-  /** The reply to one query packet, or null to send nothing; `delayMs` for the reply. */
-  const answer = (query: Buffer, overTcp: boolean): { reply: Buffer; delayMs: number } | null => {
+  const bump = (m: Map<string, number>, key: string): void => {
+    m.set(key, (m.get(key) ?? 0) + 1);
+  };
+  const sum = (m: Map<string, number>, name: string, type: DnsType | undefined): number => {
+    const key = norm(name);
+    if (type !== undefined) return m.get(`${key} ${type}`) ?? 0;
+    let n = 0;
+    for (const t of TYPES) n += m.get(`${key} ${t}`) ?? 0;
+    return n;
+  };
+
+  /** The reply to one query packet, or null to send nothing; `delayMs` for the reply; `key` counts it. */
+  const answer = (query: Buffer, overTcp: boolean): { reply: Buffer; delayMs: number; key: string } | null => {
     let q: dnsPacket.DecodedPacket;
     try {
       q = dnsPacket.decode(query);
@@ -104,7 +118,8 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
     if (question === undefined) return null;
     const name = norm(question.name);
     const type = question.type;
-    counts.set(`${name} ${type}`, (counts.get(`${name} ${type}`) ?? 0) + 1);
+    const key = `${name} ${type}`;
+    bump(counts, key);
     if (overTcp) tcpQueries++;
     const e = names.get(name);
     const known = type === 'A' || type === 'AAAA' ? type : null;
@@ -130,7 +145,7 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
       // Too large for UDP: send the truncated flag so the client asks again over TCP.
       reply = dnsPacket.encode({ ...base, flags: base.flags | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
     }
-    return { reply, delayMs: known === null || e === undefined ? 0 : e.delayMs[known] };
+    return { reply, delayMs: known === null || e === undefined ? 0 : e.delayMs[known], key };
   };
 
   const later = (delayMs: number, send: () => void): void => {
@@ -142,19 +157,17 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
     pending.add(t);
   };
 
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
+  const onDatagram = (udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     const r = answer(msg, false);
-    if (r !== null) later(r.delayMs, () => udp.send(r.reply, rinfo.port, rinfo.address));
-  });
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(0, '127.0.0.1', () => resolve());
-  });
-  const port = udp.address().port;
+    if (r === null) return;
+    later(r.delayMs, () => {
+      bump(sent, r.key);
+      udp.send(r.reply, rinfo.port, rinfo.address);
+    });
+  };
 
   // TCP messages carry a two-byte length prefix (RFC 1035 §4.2.2).
-  const tcp = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket): void => {
     tcpSockets.add(socket);
     socket.on('close', () => tcpSockets.delete(socket));
     socket.on('error', () => {});
@@ -169,14 +182,15 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
         const framed = Buffer.alloc(2 + r.reply.length);
         framed.writeUInt16BE(r.reply.length, 0);
         r.reply.copy(framed, 2);
-        later(r.delayMs, () => socket.write(framed));
+        later(r.delayMs, () => {
+          bump(sent, r.key);
+          socket.write(framed);
+        });
       }
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => resolve());
-  });
+  };
+
+  const { udp, tcp, port } = await bindPair(onDatagram, onConnection);
 
   const server: TestDnsServer = {
     server: `127.0.0.1:${port}`,
@@ -204,13 +218,8 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
       const e = entryOf(name);
       for (const type of TYPES) if (o.type === undefined || o.type === type) e.delayMs[type] = delayMs;
     },
-    queries(name, type) {
-      const key = norm(name);
-      if (type !== undefined) return counts.get(`${key} ${type}`) ?? 0;
-      let n = 0;
-      for (const t of TYPES) n += counts.get(`${key} ${t}`) ?? 0;
-      return n;
-    },
+    queries: (name, type) => sum(counts, name, type),
+    replies: (name, type) => sum(sent, name, type),
     async close() {
       if (closed) return;
       closed = true;
@@ -225,4 +234,34 @@ export async function startDnsServer(opts: { autoClose?: boolean } = {}): Promis
   };
   if (opts.autoClose !== false) onTestFinished(() => server.close());
   return server;
+}
+
+/**
+ * Binds UDP on 127.0.0.1:0, then TCP on the same port number. The TCP port may already be in
+ * use (any loopback socket's ephemeral port): then both are dropped and another port is tried.
+ */
+async function bindPair(
+  onDatagram: (udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo) => void,
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, rinfo) => onDatagram(udp, msg, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(0, '127.0.0.1', () => resolve());
+    });
+    const port = udp.address().port;
+    const tcp = net.createServer(onConnection);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => resolve());
+      });
+      return { udp, tcp, port };
+    } catch (err) {
+      await new Promise<void>((r) => udp.close(() => r()));
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
+  }
 }
