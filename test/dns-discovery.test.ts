@@ -274,6 +274,17 @@ describe('dns discovery: loop and manager', () => {
     expect(d.stats()).toEqual([]);
   });
 
+  it('a shorter interval from a new entry replaces a long wait at once', async () => {
+    const dns = await startDnsServer();
+    dns.setRecords('soon.test', { A: ['127.0.0.2'] });
+    const d = discovery([dns.server]);
+    d.watch('soon.test', HOUR, () => {});
+    d.start();
+    await waitFor(() => statsOf(d, 'soon.test').lookups === 1, { message: 'the first lookup' });
+    d.watch('soon.test', 30, () => {});
+    await waitFor(() => statsOf(d, 'soon.test').lookups >= 3, { message: 'lookups at the new interval, not in an hour' });
+  });
+
   it('a reload that keeps a name keeps its addresses and stats (watch new, then unwatch old)', async () => {
     const dns = await startDnsServer();
     dns.setRecords('keep.test', { A: ['127.0.0.2'] });

@@ -99,8 +99,8 @@ function query(r: dnsPromises.Resolver, name: string, family: 4 | 6): Promise<Fa
  */
 export class DnsName {
   readonly name: string;
-  /** Wait between rounds, ms (before jitter). Changed by the manager as entries come and go. */
-  intervalMs: number;
+  /** Wait between rounds, ms (before jitter); see setIntervalMs(). */
+  private intervalMsNow: number;
   private readonly log: Logger;
   private readonly rng: Rng;
   private readonly wallClock: () => number;
@@ -129,7 +129,7 @@ export class DnsName {
 
   constructor(opts: DnsNameOptions) {
     this.name = opts.name;
-    this.intervalMs = opts.intervalMs;
+    this.intervalMsNow = opts.intervalMs;
     this.log = opts.log;
     this.rng = opts.rng;
     this.wallClock = opts.wallClock;
@@ -151,6 +151,25 @@ export class DnsName {
     this.lastSuccessAt = null;
     this.lastError = null;
     this.ttlSeconds = null;
+  }
+
+  /** Wait between rounds, ms (before jitter). */
+  get intervalMs(): number {
+    return this.intervalMsNow;
+  }
+
+  /**
+   * Changes the wait between rounds (the manager calls it as entries come and go). A shorter
+   * interval takes effect at once: a pending longer wait is replaced by the new one from now.
+   */
+  setIntervalMs(ms: number): void {
+    const shorter = ms < this.intervalMsNow;
+    this.intervalMsNow = ms;
+    if (shorter && this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.schedule();
+    }
   }
 
   /** The current sorted set (empty until the first good answer). O(1), no copy. */
@@ -236,7 +255,7 @@ export class DnsName {
 
   private schedule(): void {
     if (this.lifecycle !== 'running' || this.timer !== null) return;
-    const waitMs = this.intervalMs * (1 + JITTER * (2 * this.rng() - 1));
+    const waitMs = this.intervalMsNow * (1 + JITTER * (2 * this.rng() - 1));
     this.timer = setTimeout(this.tick, waitMs);
     // A DNS loop never keeps the process alive.
     this.timer.unref();

@@ -10,6 +10,8 @@ import { DnsName, type AddressListener, type DnsNameStats, type ResolverSettings
 
 export { DnsName, DnsNameState, type AddressListener, type DnsNameStats, type ResolverSettings } from './dns-name.ts';
 export { DnsFailureKind, DNS_FAILURE_KINDS, originFor, type AddressChange } from './answer.ts';
+export { expandPool, expandUpstreams, type ExpandedUpstream } from './expand.ts';
+export { dnsNameStatus, writeDnsMetrics, type DnsNameStatus, type MetricsWriter } from './report.ts';
 
 /** Per-try DNS timeout when none is given: a lookup round gives up after about tries × this. */
 export const DEFAULT_DNS_TIMEOUT_MS = 1000;
@@ -103,7 +105,7 @@ export class DnsDiscovery {
     const w: Watcher = { intervalMs, listener };
     slot.watchers.add(w);
     slot.dns.addListener(listener);
-    slot.dns.intervalMs = shortestInterval(slot.watchers);
+    slot.dns.setIntervalMs(shortestInterval(slot.watchers));
     const s = slot;
     let active = true;
     return {
@@ -166,7 +168,7 @@ export class DnsDiscovery {
     for (const o of slot.watchers) if (o.listener === w.listener) shared = true;
     if (!shared) slot.dns.removeListener(w.listener);
     if (slot.watchers.size > 0) {
-      slot.dns.intervalMs = shortestInterval(slot.watchers);
+      slot.dns.setIntervalMs(shortestInterval(slot.watchers));
       return;
     }
     if (this.slots.get(key) === slot) this.slots.delete(key);
