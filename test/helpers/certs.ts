@@ -1,12 +1,13 @@
 // Throwaway PKI for tests: a root CA, an optional intermediate, and leaves (server, client,
 // wildcard, expired, chain) made at test time with the openssl CLI into a temp dir that
-// close() removes. Not for production use; nothing here is validated beyond what openssl does.
+// close() removes; and a TLS client connect helper. Not for production use.
 
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -163,4 +164,84 @@ export async function createTestPki(): Promise<TestPki> {
   };
 
   return { dir, ca, leaf, strayKey, close: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A TLS client connection to 127.0.0.1:port, resolved once the handshake is done (rejected on
+ * a handshake error, or after `timeoutMs`). The caller destroys the socket.
+ */
+export function tlsConnect(port: number, opts: tls.ConnectionOptions = {}, timeoutMs = 5000): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`TLS handshake with port ${port} timed out`));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
+
+/** The SHA-256 fingerprint of the first certificate in a PEM text, as Node prints it. */
+export function fingerprintOf(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
+}
+
+/** Where a listener reads its pair from. */
+export interface PairPaths {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/**
+ * Writes `from`'s cert and key to `to`'s paths, each atomically (temp file + rename), cert first,
+ * as cert-manager-style renewals do. `only` writes just one of them (a half-done rotation).
+ */
+export async function installPair(from: CertFiles, to: PairPaths, only?: 'cert' | 'key'): Promise<void> {
+  const put = async (file: string, text: string): Promise<void> => {
+    await writeFile(`${file}.tmp`, text);
+    await rename(`${file}.tmp`, file);
+  };
+  if (only !== 'key') await put(to.certFile, from.certPem);
+  if (only !== 'cert') await put(to.keyFile, from.keyPem);
+}
+
+/**
+ * A directory laid out as the kubelet mounts a Secret: `tls.crt` → `..data/tls.crt`, `..data` →
+ * `..<generation>/`. `update()` does what the kubelet does on a change: a new generation
+ * directory, a new `..data` symlink renamed over the old one (one atomic step), the old directory
+ * removed.
+ */
+export async function kubeSecretDir(root: string, first: CertFiles): Promise<PairPaths & { update(next: CertFiles): Promise<void> }> {
+  await mkdir(root, { recursive: true });
+  let generation = 0;
+  const writeGeneration = async (pair: CertFiles): Promise<string> => {
+    const name = `..gen_${++generation}`;
+    await mkdir(path.join(root, name));
+    await writeFile(path.join(root, name, 'tls.crt'), pair.certPem);
+    await writeFile(path.join(root, name, 'tls.key'), pair.keyPem);
+    return name;
+  };
+  let current = await writeGeneration(first);
+  await symlink(current, path.join(root, '..data'));
+  await symlink('..data/tls.crt', path.join(root, 'tls.crt'));
+  await symlink('..data/tls.key', path.join(root, 'tls.key'));
+  return {
+    certFile: path.join(root, 'tls.crt'),
+    keyFile: path.join(root, 'tls.key'),
+    async update(next: CertFiles): Promise<void> {
+      const old = current;
+      current = await writeGeneration(next);
+      await symlink(current, path.join(root, '..data_tmp'));
+      await rename(path.join(root, '..data_tmp'), path.join(root, '..data'));
+      await rm(path.join(root, old), { recursive: true, force: true });
+    },
+  };
 }
