@@ -4,17 +4,14 @@
 // files keep the old one and are counted; reload() with a new certificate list.
 
 import https from 'node:https';
-import { mkdir, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { ListenTls, TlsCertificateConfig } from '../src/config/types.ts';
-import { silentLogger } from '../src/observability/log.ts';
+import type { TlsCertificateConfig } from '../src/config/types.ts';
 import { tlsMetricFamilies } from '../src/tls/metrics.ts';
-import { createHttpsServer } from '../src/tls/server.ts';
-import { CertificateStore } from '../src/tls/store.ts';
-import { createTestPki, fingerprintOf, installPair, kubeSecretDir, tlsConnect, type CertFiles, type TestPki } from './helpers/certs.ts';
+import type { CertificateStore } from '../src/tls/store.ts';
+import { createTestPki, fingerprintOf, installPair, kubeSecretDir, startTlsServer, tlsConnect, type CertFiles, type TestPki } from './helpers/certs.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const POLL_MS = 50;
@@ -23,7 +20,6 @@ let pki: TestPki;
 let oldA: CertFiles;
 let newA: CertFiles;
 let other: CertFiles;
-let slot = 0;
 
 beforeAll(async () => {
   pki = await createTestPki();
@@ -35,27 +31,9 @@ beforeAll(async () => {
 });
 afterAll(() => pki.close());
 
-async function servingCopy(pair: CertFiles): Promise<TlsCertificateConfig> {
-  const dir = path.join(pki.dir, `serving-${++slot}`);
-  await mkdir(dir, { recursive: true });
-  const files = { certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') };
-  await installPair(pair, files);
-  return files;
-}
-
-/** An HTTPS server answering `ok` with a watching store; both closed after the test. */
-async function start(certificates: readonly TlsCertificateConfig[]): Promise<{ port: number; store: CertificateStore }> {
-  const cfg: ListenTls = { certificates, minVersion: 'TLSv1.2', http2: false };
-  const store = await CertificateStore.open({ tls: cfg, log: silentLogger(), listener: 'https://test', pollIntervalMs: POLL_MS });
-  const server = createHttpsServer(store, { keepAliveTimeout: 30_000 }, (_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(async () => {
-    store.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { port: (server.address() as AddressInfo).port, store };
-}
+/** An HTTPS server answering `ok` with a watching store (poll every 50 ms); closed after the test. */
+const start = (certificates: readonly TlsCertificateConfig[]): Promise<{ port: number; store: CertificateStore }> =>
+  startTlsServer({ certificates, minVersion: 'TLSv1.2', http2: false }, { pollIntervalMs: POLL_MS, keepAliveTimeoutMs: 30_000 });
 
 /** A fresh handshake's certificate fingerprint. */
 async function served(port: number, opts: tls.ConnectionOptions = {}): Promise<string> {
@@ -88,7 +66,7 @@ const waitForReload = (store: CertificateStore, index: number, field: 'ok' | 'fa
 
 describe('rotation by the file watcher', () => {
   it('an open connection keeps working on the old certificate; new handshakes get the new one', async () => {
-    const files = await servingCopy(oldA);
+    const files = await pki.servingCopy(oldA);
     const { port, store } = await start([files]);
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     onTestFinished(() => agent.destroy());
@@ -112,7 +90,7 @@ describe('rotation by the file watcher', () => {
   });
 
   it('the default certificate (clients without SNI) rotates too, and resumable sessions survive it', async () => {
-    const files = await servingCopy(oldA);
+    const files = await pki.servingCopy(oldA);
     const { port, store } = await start([files]);
     const before = await tlsConnect(port);
     onTestFinished(() => void before.destroy());
@@ -131,7 +109,7 @@ describe('rotation by the file watcher', () => {
   });
 
   it('follows a Kubernetes Secret update (..data symlink swapped to a new directory)', async () => {
-    const secret = await kubeSecretDir(path.join(pki.dir, `secret-${++slot}`), oldA);
+    const secret = await kubeSecretDir(path.join(pki.dir, 'secret'), oldA);
     const { port, store } = await start([secret]);
     expect(await served(port, { servername: 'a.test' })).toBe(fingerprintOf(oldA.certPem));
     await secret.update(newA);
@@ -143,8 +121,8 @@ describe('rotation by the file watcher', () => {
   });
 
   it('an invalid new file keeps the old certificate, is counted and shown, and a later good file is taken', async () => {
-    const files = await servingCopy(oldA);
-    const second = await servingCopy(other);
+    const files = await pki.servingCopy(oldA);
+    const second = await pki.servingCopy(other);
     const { port, store } = await start([files, second]);
 
     await writeFile(files.certFile, newA.certPem.slice(0, 200)); // a half-written certificate
@@ -165,7 +143,7 @@ describe('rotation by the file watcher', () => {
   });
 
   it('a key that does not match the new certificate keeps the old pair serving', async () => {
-    const files = await servingCopy(oldA);
+    const files = await pki.servingCopy(oldA);
     const { port, store } = await start([files]);
     await installPair(newA, files, 'cert');
     await waitForReload(store, 0, 'failed', 1);
@@ -176,8 +154,8 @@ describe('rotation by the file watcher', () => {
 
 describe('reload with a new certificate list', () => {
   it('a running listener serves an added certificate and the new default', async () => {
-    const fa = await servingCopy(oldA);
-    const fo = await servingCopy(other);
+    const fa = await pki.servingCopy(oldA);
+    const fo = await pki.servingCopy(other);
     const { port, store } = await start([fa]);
     expect(await served(port, { servername: 'other.test' })).toBe(fingerprintOf(oldA.certPem));
     await store.reload({ certificates: [fo, fa], minVersion: 'TLSv1.3', http2: false });

@@ -1,15 +1,11 @@
 // A TLS listener's handshakes over real sockets: which certificate SNI picks, protocol versions,
 // cipher order, ALPN for HTTPS and HTTP/2 servers, session resumption, a full chain verifying.
 
-import type { AddressInfo } from 'node:net';
 import http2 from 'node:http2';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ListenTls } from '../src/config/types.ts';
-import { silentLogger } from '../src/observability/log.ts';
-import { createHttp2Server, createHttpsServer } from '../src/tls/server.ts';
-import { CertificateStore } from '../src/tls/store.ts';
-import { createTestPki, fingerprintOf, tlsConnect, type CertFiles, type TestPki } from './helpers/certs.ts';
+import { createTestPki, fingerprintOf, startTlsServer, tlsConnect, type CertFiles, type TestPki } from './helpers/certs.ts';
 
 let pki: TestPki;
 let def: CertFiles;
@@ -34,22 +30,7 @@ function listenTls(over: Partial<ListenTls> = {}): ListenTls {
   return { certificates: [def, wild, inWild, exact, chain], minVersion: 'TLSv1.2', http2: false, ...over };
 }
 
-/** An HTTPS (or HTTP/2 + HTTP/1.1) server on 127.0.0.1:0 with a store; closed after the test. */
-async function start(cfg: ListenTls): Promise<number> {
-  const store = await CertificateStore.open({ tls: cfg, log: silentLogger(), listener: 'test', pollIntervalMs: 0 });
-  const server = cfg.http2
-    ? createHttp2Server(store, {}, (_req, res) => res.end('ok'))
-    : createHttpsServer(store, {}, (_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(async () => {
-    store.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      if ('closeAllConnections' in server) server.closeAllConnections();
-    });
-  });
-  return (server.address() as AddressInfo).port;
-}
+const start = async (cfg: ListenTls): Promise<number> => (await startTlsServer(cfg)).port;
 
 async function connect(port: number, opts: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
   const s = await tlsConnect(port, opts);

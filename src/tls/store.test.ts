@@ -1,7 +1,7 @@
 // The store's bookkeeping without sockets or timers: watching off (pollIntervalMs 0), rounds
 // driven by checkNow(). Handshakes over real sockets are in test/tls-*.test.ts.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -14,22 +14,12 @@ let pki: TestPki;
 let a1: CertFiles;
 let a2: CertFiles;
 let b: CertFiles;
-let slot = 0;
 
 beforeAll(async () => {
   pki = await createTestPki();
   [a1, a2, b] = await Promise.all([pki.leaf({ dns: ['a.test'] }), pki.leaf({ dns: ['a.test', 'a2.test'] }), pki.leaf({ dns: ['b.test'] })]);
 });
 afterAll(() => pki.close());
-
-/** Fresh serving paths holding a copy of `pair`. */
-async function serving(pair: CertFiles): Promise<TlsCertificateConfig> {
-  const dir = path.join(pki.dir, `serving-${++slot}`);
-  const files = { certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key') };
-  await mkdir(dir, { recursive: true });
-  await installPair(pair, files);
-  return files;
-}
 
 function config(certificates: readonly TlsCertificateConfig[], minVersion: ListenTls['minVersion'] = 'TLSv1.2'): ListenTls {
   return { certificates, minVersion, http2: false };
@@ -54,7 +44,7 @@ function contextFor(store: CertificateStore, name: string): tls.SecureContext | 
 
 describe('CertificateStore', () => {
   it('open() lists every certificate that cannot be served, with its index and field', async () => {
-    const good = await serving(a1);
+    const good = await pki.servingCopy(a1);
     const stray = await pki.strayKey();
     const missing = path.join(pki.dir, 'missing.crt');
     const err: unknown = await CertificateStore.open({
@@ -73,7 +63,7 @@ describe('CertificateStore', () => {
   });
 
   it('status() describes each certificate in config order', async () => {
-    const store = await open([await serving(a1), await serving(b)]);
+    const store = await open([await pki.servingCopy(a1), await pki.servingCopy(b)]);
     const [first, second] = store.status();
     expect(first).toMatchObject({ names: ['a.test'], fingerprint256: fingerprintOf(a1.certPem), reloads: { ok: 0, failed: 0 }, lastError: null, lastErrorAt: null });
     expect(first!.loadedAt).toBe(new Date(wall).toISOString());
@@ -82,7 +72,7 @@ describe('CertificateStore', () => {
   });
 
   it('a round with no file change reloads nothing', async () => {
-    const store = await open([await serving(a1)]);
+    const store = await open([await pki.servingCopy(a1)]);
     const ctx = contextFor(store, 'a.test');
     await store.checkNow();
     expect(store.status()[0]!.reloads).toEqual({ ok: 0, failed: 0 });
@@ -90,8 +80,8 @@ describe('CertificateStore', () => {
   });
 
   it('a changed pair is swapped in: new names, fingerprint, context', async () => {
-    const files = await serving(a1);
-    const store = await open([files, await serving(b)]);
+    const files = await pki.servingCopy(a1);
+    const store = await open([files, await pki.servingCopy(b)]);
     const before = contextFor(store, 'a.test');
     expect(contextFor(store, 'a2.test')).toBe(before); // unknown name → the first certificate
     await installPair(a2, files);
@@ -107,7 +97,7 @@ describe('CertificateStore', () => {
   });
 
   it('an invalid new file keeps the current certificate, is counted once, and is retried on the next change', async () => {
-    const files = await serving(a1);
+    const files = await pki.servingCopy(a1);
     const store = await open([files]);
     const ctx = contextFor(store, 'a.test');
     await writeFile(files.certFile, 'garbage');
@@ -132,7 +122,7 @@ describe('CertificateStore', () => {
   });
 
   it('a half-done rotation (new cert, old key) fails, then succeeds when the key lands', async () => {
-    const files = await serving(a1);
+    const files = await pki.servingCopy(a1);
     const store = await open([files]);
     await installPair(a2, files, 'cert');
     await store.checkNow();
@@ -144,7 +134,7 @@ describe('CertificateStore', () => {
   });
 
   it('reload() re-reads every file; unchanged contents are not a reload', async () => {
-    const files = await serving(a1);
+    const files = await pki.servingCopy(a1);
     const store = await open([files]);
     expect(await store.reload()).toEqual({ changed: 0, failed: [] });
     await installPair(a2, files);
@@ -153,7 +143,7 @@ describe('CertificateStore', () => {
   });
 
   it('reload() keeps a served certificate whose files went bad, and reports it', async () => {
-    const files = await serving(a1);
+    const files = await pki.servingCopy(a1);
     const store = await open([files]);
     await writeFile(files.keyFile, 'garbage');
     const report = await store.reload();
@@ -163,8 +153,8 @@ describe('CertificateStore', () => {
   });
 
   it('reload(next) replaces the list; counters carry over for pairs that stay', async () => {
-    const fa = await serving(a1);
-    const fb = await serving(b);
+    const fa = await pki.servingCopy(a1);
+    const fb = await pki.servingCopy(b);
     const store = await open([fa]);
     await writeFile(fa.certFile, 'garbage');
     await store.checkNow();
@@ -178,7 +168,7 @@ describe('CertificateStore', () => {
   });
 
   it('reload(next) with a new certificate that cannot be loaded changes nothing', async () => {
-    const fa = await serving(a1);
+    const fa = await pki.servingCopy(a1);
     const store = await open([fa]);
     const before = store.status();
     const stray = await pki.strayKey();
@@ -189,7 +179,7 @@ describe('CertificateStore', () => {
   });
 
   it('reload(next) with a new minVersion builds new contexts for the same certificates', async () => {
-    const fa = await serving(a1);
+    const fa = await pki.servingCopy(a1);
     const store = await open([fa]);
     const before = contextFor(store, 'a.test');
     expect(await store.reload(config([fa], 'TLSv1.3'))).toEqual({ changed: 0, failed: [] });

@@ -9,6 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import type { AddressInfo, Socket } from 'node:net';
+import { onTestFinished } from 'vitest';
+import type { ListenTls } from '../../src/config/types.ts';
+import { silentLogger } from '../../src/observability/log.ts';
+import { createHttp2Server, createHttpsServer } from '../../src/tls/server.ts';
+import { CertificateStore } from '../../src/tls/store.ts';
 
 const run = promisify(execFile);
 
@@ -47,6 +53,8 @@ export interface TestPki {
   leaf(opts?: LeafOptions): Promise<CertFiles>;
   /** Writes a fresh P-256 private key that matches no certificate; returns its path. */
   strayKey(name?: string): Promise<string>;
+  /** Fresh serving paths (`serving-N/tls.crt`, `tls.key`) holding a copy of `pair`, for tests that replace them. */
+  servingCopy(pair: CertFiles): Promise<PairPaths>;
   /** Removes the temp dir. */
   close(): Promise<void>;
 }
@@ -163,7 +171,15 @@ export async function createTestPki(): Promise<TestPki> {
     return keyFile;
   };
 
-  return { dir, ca, leaf, strayKey, close: () => rm(dir, { recursive: true, force: true }) };
+  const servingCopy = async (pair: CertFiles): Promise<PairPaths> => {
+    const servingDir = path.join(dir, `serving-${++count}`);
+    await mkdir(servingDir, { recursive: true });
+    const files = { certFile: path.join(servingDir, 'tls.crt'), keyFile: path.join(servingDir, 'tls.key') };
+    await installPair(pair, files);
+    return files;
+  };
+
+  return { dir, ca, leaf, strayKey, servingCopy, close: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -244,4 +260,29 @@ export async function kubeSecretDir(root: string, first: CertFiles): Promise<Pai
       await rm(path.join(root, old), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An HTTPS server (HTTP/2 + HTTP/1.1 when `tls.http2`) on 127.0.0.1:0 answering `ok`, serving a
+ * CertificateStore as a listener would (watching every `pollIntervalMs`, default off). Server,
+ * its connections and the store are closed after the test.
+ */
+export async function startTlsServer(cfg: ListenTls, opts: { readonly pollIntervalMs?: number; readonly keepAliveTimeoutMs?: number } = {}): Promise<{ port: number; store: CertificateStore }> {
+  const store = await CertificateStore.open({ tls: cfg, log: silentLogger(), listener: 'https://test', pollIntervalMs: opts.pollIntervalMs ?? 0 });
+  const server = cfg.http2
+    ? createHttp2Server(store, {}, (_req, res) => res.end('ok'))
+    : createHttpsServer(store, { keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5000 }, (_req, res) => res.end('ok'));
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(async () => {
+    store.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    await closed;
+  });
+  return { port: (server.address() as AddressInfo).port, store };
 }
