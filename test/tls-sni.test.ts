@@ -32,6 +32,21 @@ function listenTls(over: Partial<ListenTls> = {}): ListenTls {
 
 const start = async (cfg: ListenTls): Promise<number> => (await startTlsServer(cfg)).port;
 
+/** GET / over HTTP/2 with SNI; the body and the certificate the session got. */
+async function h2Get(port: number, servername: string): Promise<{ body: string; fingerprint: string }> {
+  const session = http2.connect(`https://127.0.0.1:${port}`, { servername, ca: pki.ca.certPem });
+  onTestFinished(() => void session.close());
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = session.request({ ':path': '/' });
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (text += d));
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+  return { body, fingerprint: (session.socket as tls.TLSSocket).getPeerCertificate().fingerprint256 };
+}
+
 async function connect(port: number, opts: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
   const s = await tlsConnect(port, opts);
   onTestFinished(() => void s.destroy());
@@ -133,17 +148,14 @@ describe('ALPN', () => {
     expect((await connect(port, { ALPNProtocols: ['h2', 'http/1.1'] })).alpnProtocol).toBe('h2');
     expect((await connect(port, { ALPNProtocols: ['http/1.1'] })).alpnProtocol).toBe('http/1.1');
 
-    const session = http2.connect(`https://127.0.0.1:${port}`, { servername: 'a.test', ca: pki.ca.certPem });
-    onTestFinished(() => void session.close());
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = session.request({ ':path': '/' });
-      let text = '';
-      req.setEncoding('utf8');
-      req.on('data', (d: string) => (text += d));
-      req.on('end', () => resolve(text));
-      req.on('error', reject);
-    });
-    expect(body).toBe('ok');
-    expect((session.socket as tls.TLSSocket).getPeerCertificate().fingerprint256).toBe(fingerprintOf(exact.certPem));
+    expect(await h2Get(port, 'a.test')).toEqual({ body: 'ok', fingerprint: fingerprintOf(exact.certPem) });
+  });
+
+  it('an HTTP/2 listener keeps h2 and SNI after its certificates change', async () => {
+    const { port, store } = await startTlsServer(listenTls({ http2: true }));
+    await store.reload(listenTls({ http2: true, certificates: [exact, def] }));
+    expect((await connect(port, { ALPNProtocols: ['h2', 'http/1.1'] })).alpnProtocol).toBe('h2');
+    expect(await servedFor(port)).toBe(fingerprintOf(exact.certPem));
+    expect(await h2Get(port, 'default.test')).toEqual({ body: 'ok', fingerprint: fingerprintOf(def.certPem) });
   });
 });

@@ -6,8 +6,8 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TlsCertificateConfig } from '../config/types.ts';
 
-/** Which file of a pair a problem is in, so a config error can point at `cert` or `key`. */
-export const CertificateField = { Cert: 'cert', Key: 'key' } as const;
+/** Which file a problem is in, so a config error can point at the `cert`, `key` or `ca` key. */
+export const CertificateField = { Cert: 'cert', Key: 'key', Ca: 'ca' } as const;
 export type CertificateField = (typeof CertificateField)[keyof typeof CertificateField];
 
 /**

@@ -123,7 +123,8 @@ const samePair = (a: TlsCertificateConfig, b: TlsCertificateConfig): boolean => 
  * reloads run one at a time. The poll timer is unref'd; close() stops it.
  */
 export class CertificateStore {
-  readonly listener: string;
+  /** The listener as logs and metrics name it; the listener may set its real URL once bound (port 0). */
+  listener: string;
   private readonly log: Logger;
   private readonly http2: boolean;
   private readonly pollIntervalMs: number;

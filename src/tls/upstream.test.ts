@@ -47,6 +47,7 @@ describe('loadUpstreamTls', () => {
   it('rejects a CA file without certificates, and a client key that does not match', async () => {
     const e1: unknown = await loadUpstreamTls({ ...base, caFile: client.keyFile }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(CertificateError);
+    expect((e1 as CertificateError).field).toBe('ca');
     expect((e1 as Error).message).toMatch(/holds no PEM certificate/);
     const missing = path.join(pki.dir, 'none.pem');
     expect(((await loadUpstreamTls({ ...base, caFile: missing }).catch((e: unknown) => e)) as Error).message).toBe(`cannot read ${missing}: no such file`);

@@ -36,14 +36,14 @@ export interface UpstreamConnectTls {
 
 /**
  * Reads and checks a pool's TLS files: the CA bundle holds at least one parseable certificate;
- * the client certificate and key parse and match. Rejects with CertificateError (`field`:
- * `cert` or `key`; a CA problem reports `cert` with the CA file named). `caFile` problems say so.
+ * the client certificate and key parse and match. Rejects with CertificateError whose `field`
+ * (`ca`, `cert` or `key`) names the `pools.*.tls` key at fault.
  */
 export async function loadUpstreamTls(config: UpstreamTlsConfig): Promise<UpstreamTlsMaterial> {
   let ca: string | null = null;
   if (config.caFile !== null) {
-    ca = await readText(config.caFile, CertificateField.Cert);
-    parseCertificates(ca, config.caFile);
+    ca = await readText(config.caFile, CertificateField.Ca);
+    parseCertificates(ca, config.caFile, CertificateField.Ca);
   }
   let cert: string | null = null;
   let key: string | null = null;
