@@ -2,6 +2,7 @@
 // same port. The listener passes its own HTTP options (limits, timeouts) and binds; this module
 // only joins them with the store's TLS options and attaches the store for rotation.
 
+import type http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { CertificateStore } from './store.ts';
@@ -10,12 +11,11 @@ import type { CertificateStore } from './store.ts';
  * An `https.Server` serving the store's certificates (SNI, rotation). `options` are the HTTP
  * server options (maxHeaderSize, timeouts, ServerResponse, …); TLS options come from the store.
  */
-export function createHttpsServer<Options extends https.ServerOptions>(
-  store: CertificateStore,
-  options: Options,
-  onRequest?: Parameters<typeof https.createServer>[1],
-): https.Server {
-  const server = onRequest === undefined ? https.createServer({ ...options, ...store.serverOptions() }) : https.createServer({ ...options, ...store.serverOptions() }, onRequest);
+export function createHttpsServer<
+  Request extends typeof http.IncomingMessage = typeof http.IncomingMessage,
+  Response extends typeof http.ServerResponse<InstanceType<Request>> = typeof http.ServerResponse,
+>(store: CertificateStore, options: https.ServerOptions<Request, Response>, onRequest?: http.RequestListener<Request, Response>): https.Server<Request, Response> {
+  const server = https.createServer<Request, Response>({ ...options, ...store.serverOptions() }, onRequest);
   store.attach(server);
   return server;
 }
@@ -30,7 +30,7 @@ export function createHttp2Server(
   onRequest?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
 ): http2.Http2SecureServer {
   const all: http2.SecureServerOptions = { allowHTTP1: true, ...options, ...store.serverOptions() };
-  const server = onRequest === undefined ? http2.createSecureServer(all) : http2.createSecureServer(all, onRequest);
+  const server = http2.createSecureServer(all, onRequest);
   store.attach(server);
   return server;
 }
