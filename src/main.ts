@@ -109,7 +109,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return runUntilStopped(
     {
       stop: () => runtime.close(runtime.current.config.shutdown.drainTimeoutMs),
-      reload: async () => runtime.reload(),
+      reload: () => runtime.reload(),
     },
     log,
   ).exited;

@@ -85,7 +85,7 @@ export class Runtime {
     try {
       const handle = createHandler(rt.handlerContext());
       for (const address of config.listen) {
-        const l = new Listener(address, config.server, handle);
+        const l = await Listener.open({ address, limits: config.server, handle, log: rt.log });
         rt.listeners.push(l);
         await l.listen(rt.reusePort);
       }
@@ -115,32 +115,36 @@ export class Runtime {
 
   /**
    * Swaps in `config`. Upstreams present in both keep their state and connections; removed
-   * ones close once idle. Listen addresses and the admin server are not rebound by a reload.
+   * ones close once idle. Listen addresses and the admin server are not rebound by a reload; a
+   * TLS listener's certificates are read again (paths or contents may have changed), and one
+   * that fails to load keeps serving its current certificate (logged and counted by its store).
    */
-  apply(config: Config): void {
+  async apply(config: Config): Promise<void> {
     const prev = this.current;
     const next = this.build(config);
     this.current = next;
     for (const c of prev.checkers) c.stop();
     for (const c of next.checkers) c.start();
     this.log.info({ pools: [...next.pools.keys()] }, 'config applied');
+    await Promise.all(this.listeners.map((l) => this.reloadCertificates(l, config)));
   }
 
   /**
-   * Reads and validates the config source again and applies it. Throws the ConfigError
+   * Reads and validates the config source again and applies it. Rejects with the ConfigError
    * (nothing changes) when it is invalid; either way the reload is recorded as an event.
    */
-  reload(): Config {
+  async reload(): Promise<Config> {
     if (this.reloadSource === null) throw new NoConfigFileError('no config file to reload (started from flags)');
+    let config: Config;
     try {
-      const config = this.reloadSource();
-      this.apply(config);
-      this.events.record({ at: new Date().toISOString(), type: 'reload', ok: true, reason: `applied ${config.source ?? 'config'}` });
-      return config;
+      config = this.reloadSource();
     } catch (err) {
       this.events.record({ at: new Date().toISOString(), type: 'reload', ok: false, reason: (err as Error).message.split('\n')[0] ?? 'invalid config' });
       throw err;
     }
+    await this.apply(config);
+    this.events.record({ at: new Date().toISOString(), type: 'reload', ok: true, reason: `applied ${config.source ?? 'config'}` });
+    return config;
   }
 
   /** Prometheus text for this process (also what a cluster worker sends its primary). */
@@ -164,7 +168,7 @@ export class Runtime {
       isDraining: () => this.draining,
       metrics: (eventLoop) => this.metrics(eventLoop),
       status: async () => this.status(),
-      reload: async () => this.reload(),
+      reload: () => this.reload(),
     };
   }
 
@@ -179,7 +183,7 @@ export class Runtime {
     for (const c of this.current.checkers) c.stop();
     const closed = Promise.all(this.listeners.map((l) => l.close()));
     const sweep = setInterval(() => {
-      for (const l of this.listeners) l.server.closeIdleConnections();
+      for (const l of this.listeners) l.closeIdle();
     }, 50);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
@@ -188,16 +192,25 @@ export class Runtime {
     await Promise.race([closed, deadline]);
     clearInterval(sweep);
     clearTimeout(timer);
-    for (const l of this.listeners) {
-      l.server.closeAllConnections();
-      for (const t of l.tunnels) t.destroy();
-    }
+    for (const l of this.listeners) l.closeAll();
     await closed;
     await this.admin?.close();
     await this.registry.closeAll();
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
+
+  /** The certificates of a TLS listener as the new config has them (matched by address). */
+  private async reloadCertificates(l: Listener, config: Config): Promise<void> {
+    const store = l.certificates;
+    if (store === null) return;
+    const tls = config.listen.find((a) => a.host === l.address.host && a.port === l.address.port)?.tls ?? null;
+    try {
+      await store.reload(tls ?? undefined);
+    } catch (err) {
+      this.log.error({ err, listener: l.url() }, 'certificates not reloaded: the current ones stay');
+    }
+  }
 
   /** What every request reads of this runtime (handler.ts). */
   private handlerContext(): HandlerContext {

@@ -38,7 +38,7 @@ describe('reload', () => {
     });
     await waitFor(() => sent > 100, { message: 'traffic' });
     writeFileSync(file, yamlFor([b!.url, c!.url]));
-    p.runtime.reload();
+    await p.runtime.reload();
     const hitsA = a!.hits;
     await waitFor(() => c!.hits > 50, { message: 'new upstream c to get traffic' });
     stop = true;
@@ -61,7 +61,7 @@ describe('reload', () => {
     let connections = 0;
     b!.server.on('connection', () => connections++);
     writeFileSync(file, yamlFor([b!.url], 'least-connections'));
-    p.runtime.reload();
+    await p.runtime.reload();
     const after = p.runtime.current.pools.get('web')!.upstreams[0]!;
     expect(after).toBe(before); // same object: health, EWMA, counters and connections carried over
     expect(after.requests).toBe(requestsBefore);
@@ -77,9 +77,9 @@ describe('reload', () => {
     writeFileSync(file, yamlFor([a.url]));
     const p = await startProxy(readYaml(file), { reload: () => loadConfigFile(file) });
     writeFileSync(file, `${yamlFor([a.url])}    balancer: nope\n`);
-    expect(() => p.runtime.reload()).toThrow(/fairway\.yaml:\d+:\d+/);
+    await expect(p.runtime.reload()).rejects.toThrow(/fairway\.yaml:\d+:\d+/);
     writeFileSync(file, 'pools: [unclosed');
-    expect(() => p.runtime.reload()).toThrow();
+    await expect(p.runtime.reload()).rejects.toThrow();
     expect((await fetchText(`${p.url}/`)).body).toBe('a\n');
   });
 

@@ -62,13 +62,15 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         );
         return;
       case 'reload':
-        try {
-          rt.apply(opts.parse(m.text));
-          sendToPrimary({ type: 'reply', id: m.id, ok: true });
-        } catch (err) {
-          const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : undefined;
-          sendToPrimary({ type: 'reply', id: m.id, ok: false, error: (err as Error).message, ...(issues ? { issues } : {}) });
-        }
+        Promise.resolve()
+          .then(() => rt.apply(opts.parse(m.text)))
+          .then(
+            () => sendToPrimary({ type: 'reply', id: m.id, ok: true }),
+            (err: unknown) => {
+              const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : undefined;
+              sendToPrimary({ type: 'reply', id: m.id, ok: false, error: (err as Error).message, ...(issues ? { issues } : {}) });
+            },
+          );
         return;
     }
   });

@@ -30,6 +30,11 @@ const BODIES = new Map<ErrorCode, Buffer>(
   (Object.keys(MESSAGES) as ErrorCode[]).map((code) => [code, Buffer.from(`${STATUS_OF[code]} ${MESSAGES[code]}\n`)]),
 );
 
+/** The short plain-text body of the proxy's own response for `code` (shared, never mutate). */
+export function errorBody(code: ErrorCode): Buffer {
+  return BODIES.get(code)!;
+}
+
 /**
  * The same error as a complete raw HTTP/1.1 response that closes the connection: for sockets
  * outside a ServerResponse (parse errors, refused upgrades, CONNECT).

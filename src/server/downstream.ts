@@ -31,6 +31,11 @@ export interface Downstream {
   readonly secure: boolean;
   /** The request body (read only when the request has one). */
   readonly body: Readable;
+  /**
+   * Whether a body follows, when the protocol says so itself (HTTP/2: no END_STREAM on the
+   * HEADERS frame, length possibly unstated); null when the framing headers say (HTTP/1.x).
+   */
+  readonly hasBody: boolean | null;
   /** The client asked to switch protocols (`websocket`) and waits for a 101; null otherwise. */
   readonly upgrade: string | null;
 

@@ -50,6 +50,9 @@ export class H1Response extends ServerResponse implements Downstream {
   get upgrade(): string | null {
     return null;
   }
+  get hasBody(): boolean | null {
+    return null;
+  }
   get headSent(): boolean {
     return this.headersSent;
   }
@@ -125,6 +128,7 @@ export class H1Upgrade implements Downstream {
   readonly secure: boolean;
   readonly body: Readable;
   readonly upgrade: string | null;
+  readonly hasBody: boolean | null;
   headSent: boolean;
   private readonly socket: Duplex;
   /** Bytes the client sent after its request head (already the new protocol). */
@@ -142,6 +146,7 @@ export class H1Upgrade implements Downstream {
     this.secure = isSecure(req);
     this.body = req;
     this.upgrade = upgrade;
+    this.hasBody = null;
     this.headSent = false;
     this.socket = socket;
     this.early = head;

@@ -83,6 +83,7 @@ class RecordingClient implements Downstream {
   secure = false;
   body = new PassThrough();
   upgrade: string | null = null;
+  hasBody: boolean | null = null;
   headSent = false;
   gone = false;
   status = 0;

@@ -52,6 +52,8 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
     if (fwd.hostCount > 1) return client.sendError(ErrorCode.BadRequest, true);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
     if (fwd.host === null && client.version >= 11) return client.sendError(ErrorCode.BadRequest, true);
+    // A reverse proxy does not tunnel CONNECT (HTTP/1.1's is refused by the listener itself).
+    if (client.method === 'CONNECT') return client.sendError(ErrorCode.MethodNotAllowed, draining);
     const path = originFormPath(client.target);
     if (path === null) return client.sendError(ErrorCode.BadRequest, draining);
     if (path === '*') return answerAsterisk(client, draining);
@@ -70,7 +72,7 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
     const retry = pool.config.retry;
     let body: Buffer | Readable | null = null;
     let replayable = true;
-    if (fwd.chunked || fwd.contentLength > 0) {
+    if (client.hasBody ?? (fwd.chunked || fwd.contentLength > 0)) {
       // -1 (chunked) fits the buffer until proven otherwise.
       if (retry.attempts > 1 && fwd.contentLength <= retry.bufferBytes) {
         const collected = await collectBody(client.body, retry.bufferBytes);

@@ -1,15 +1,24 @@
-// One node:http server per listen address, with the client-facing limits from config and the
-// connection bookkeeping a graceful drain needs. It turns node:http's events into Downstreams
-// (h1.ts) for the pipeline; what happens to a request is handler.ts.
+// One listen address: the socket server that accepts (node:http for plain HTTP/1.1; node:tls
+// for a TLS listener, handing each connection by ALPN to an HTTP/1.1 server or the HTTP/2
+// server), the client-facing limits, certificates (a CertificateStore per TLS listener) and the
+// connection bookkeeping a graceful drain needs. It turns requests into Downstreams (h1.ts,
+// h2.ts) for the pipeline; what happens to a request is handler.ts.
 
 import http, { type IncomingMessage } from 'node:http';
+import type http2 from 'node:http2';
+import type { ServerHttp2Session } from 'node:http2';
+import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import type { ListenAddress, ServerLimits } from '../config/types.ts';
 import { ErrorCode } from '../core/errors.ts';
+import type { Logger } from '../observability/log.ts';
 import { rawErrorResponse } from '../proxy/respond.ts';
+import { CertificateStore } from '../tls/store.ts';
 import { bind, boundPort, boundUrl, clientErrorHandler } from '../util/http-server.ts';
 import type { Downstream } from './downstream.ts';
 import { H1Response, H1Upgrade } from './h1.ts';
+import { cancelSession, createH2Server } from './h2.ts';
 
 const CLIENT_ERRORS = {
   'headers-too-large': ErrorCode.HeadersTooLarge,
@@ -23,77 +32,154 @@ function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return v !== undefined && v.trim().toLowerCase() === 'websocket';
 }
 
-export class Listener {
-  readonly server: http.Server<typeof IncomingMessage, typeof H1Response>;
+export interface ListenerOptions {
   readonly address: ListenAddress;
+  readonly limits: ServerLimits;
+  readonly handle: (client: Downstream) => void;
+  readonly log: Logger;
+}
+
+export class Listener {
+  readonly address: ListenAddress;
+  /** The server that accepts connections: `http1` itself, or a tls.Server in front of it. */
+  readonly server: Server;
+  /** The HTTP/1.1 server (for a TLS listener it is fed the connections ALPN gives it). */
+  readonly http1: http.Server<typeof IncomingMessage, typeof H1Response>;
+  /** The HTTP/2 server of a TLS listener with `http2`; null otherwise. */
+  readonly h2: http2.Http2Server | null;
+  /** The certificates of a TLS listener; null for plain HTTP. */
+  readonly certificates: CertificateStore | null;
   /** Sockets handed over to a WebSocket tunnel: no longer tracked by the http server. */
   readonly tunnels = new Set<Duplex>();
+  /** Open HTTP/2 sessions (their streams are not tracked by the HTTP/1.1 server). */
+  readonly sessions = new Set<ServerHttp2Session>();
 
-  constructor(address: ListenAddress, limits: ServerLimits, handle: (client: Downstream) => void) {
-    this.address = address;
-    const requestTimeout = limits.requestTimeoutMs;
-    this.server = http.createServer(
-      {
-        // Explicit, so NODE_OPTIONS=--insecure-http-parser cannot turn smuggling defences off.
-        insecureHTTPParser: false,
-        maxHeaderSize: limits.maxHeaderBytes,
-        // Node requires headersTimeout ≤ requestTimeout when the latter is on.
-        headersTimeout: requestTimeout > 0 ? Math.min(limits.headersTimeoutMs, requestTimeout) : limits.headersTimeoutMs,
-        requestTimeout,
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        connectionsCheckingInterval: 1000,
-        // Checked in the handler instead, so the 400 carries x-fairway-error like every other.
-        requireHostHeader: false,
-        joinDuplicateHeaders: false,
-        noDelay: true,
-        ServerResponse: H1Response,
-        shouldUpgradeCallback: isWebSocketUpgrade,
-      },
-      (_req, res) => handle(res),
-    );
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Only reached by other upgrades on Node < 24.9 (no shouldUpgradeCallback): served as a
-      // plain request on the raw socket when it has no body, refused otherwise.
-      const websocket = isWebSocketUpgrade(req);
-      if (!websocket && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) {
-        socket.on('error', () => {});
-        socket.end(rawErrorResponse(ErrorCode.BadRequest));
-        return;
-      }
-      handle(new H1Upgrade(req, socket, head, this.tunnels, websocket ? req.headers.upgrade!.trim() : null));
+  private constructor(opts: ListenerOptions, certificates: CertificateStore | null) {
+    this.address = opts.address;
+    this.certificates = certificates;
+    this.http1 = createHttp1Server(opts.limits, opts.handle, this.tunnels);
+    const tlsConfig = opts.address.tls;
+    if (certificates === null || tlsConfig === null) {
+      this.server = this.http1;
+      this.h2 = null;
+      return;
+    }
+    // The HTTP/1.1 server never listens itself: 'listening' starts its connection tracking
+    // (headers/request timeouts, idle closing) for the sockets this listener hands it.
+    this.http1.emit('listening');
+    this.h2 = tlsConfig.http2 ? createH2Server(opts.limits, opts.handle) : null;
+    const h2 = this.h2;
+    if (h2 !== null) {
+      h2.on('session', (s: ServerHttp2Session) => {
+        this.sessions.add(s);
+        s.once('close', () => this.sessions.delete(s));
+      });
+    }
+    const tlsServer = tls.createServer(certificates.serverOptions(), (socket) => {
+      if (socket.alpnProtocol === 'h2' && h2 !== null) h2.emit('connection', socket);
+      else this.http1.emit('connection', socket);
     });
-    // Never let a socket error (client reset) become an uncaught exception; answer parse
-    // errors with the proxy's own error responses.
-    this.server.on('clientError', clientErrorHandler((kind) => rawErrorResponse(CLIENT_ERRORS[kind])));
-    // A reverse proxy does not tunnel CONNECT.
-    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      socket.on('error', () => {});
-      socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
-    });
+    // A failed handshake (a scanner, a client that does not trust us) is the client's problem.
+    tlsServer.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
+    certificates.attach(tlsServer);
+    this.server = tlsServer;
+  }
+
+  /** Creates the listener (reading its certificates first for a TLS one). Throws on a bad certificate. */
+  static async open(opts: ListenerOptions): Promise<Listener> {
+    const tlsConfig = opts.address.tls;
+    const store =
+      tlsConfig === null
+        ? null
+        : await CertificateStore.open({ tls: tlsConfig, log: opts.log, listener: `https://${opts.address.host}:${opts.address.port}` });
+    return new Listener(opts, store);
   }
 
   /** Binds; resolves with the real address (port 0 resolved). */
   async listen(reusePort = false): Promise<string> {
     await bind(this.server, this.address, reusePort);
-    return this.url();
+    const url = this.url();
+    if (this.certificates !== null) this.certificates.listener = url;
+    return url;
   }
 
-  /** `http://host:port` of the bound socket. */
+  /** `http://host:port` or `https://host:port` of the bound socket. */
   url(): string {
-    return boundUrl(this.server, 'http');
+    return boundUrl(this.server, this.certificates === null ? 'http' : 'https');
   }
 
   get port(): number {
     return boundPort(this.server);
   }
 
-  /** Open client connections (kept by the http server), read asynchronously. */
+  /** Open client connections (TLS ones included), read asynchronously. */
   connections(): Promise<number> {
     return new Promise((resolve) => this.server.getConnections((err, count) => resolve(err ? 0 : count)));
   }
 
-  /** Stops accepting; resolves when every connection has closed (see Runtime.close). */
+  /**
+   * Starts a drain: stops accepting; HTTP/2 sessions get GOAWAY (their open streams finish).
+   * Resolves when every connection has closed (see Runtime.close).
+   */
   close(): Promise<void> {
+    for (const s of this.sessions) if (!s.closed) s.close();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+
+  /** Closes keep-alive connections that are idle now (called repeatedly while draining). */
+  closeIdle(): void {
+    this.http1.closeIdleConnections();
+  }
+
+  /** Drain deadline: closes every connection, session and tunnel left; stops certificate watching. */
+  closeAll(): void {
+    this.http1.closeAllConnections();
+    for (const s of this.sessions) cancelSession(s);
+    for (const t of this.tunnels) t.destroy();
+    this.certificates?.close();
+  }
+}
+
+/** The node:http server of a listener, HTTP/1.1 requests and upgrades turned into Downstreams. */
+function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) => void, tunnels: Set<Duplex>) {
+  const requestTimeout = limits.requestTimeoutMs;
+  const server = http.createServer(
+    {
+      // Explicit, so NODE_OPTIONS=--insecure-http-parser cannot turn smuggling defences off.
+      insecureHTTPParser: false,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // Node requires headersTimeout ≤ requestTimeout when the latter is on.
+      headersTimeout: requestTimeout > 0 ? Math.min(limits.headersTimeoutMs, requestTimeout) : limits.headersTimeoutMs,
+      requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+      // Checked in the handler instead, so the 400 carries x-fairway-error like every other.
+      requireHostHeader: false,
+      joinDuplicateHeaders: false,
+      noDelay: true,
+      ServerResponse: H1Response,
+      shouldUpgradeCallback: isWebSocketUpgrade,
+    },
+    (_req, res) => handle(res),
+  );
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Only reached by other upgrades on Node < 24.9 (no shouldUpgradeCallback): served as a
+    // plain request on the raw socket when it has no body, refused otherwise.
+    const websocket = isWebSocketUpgrade(req);
+    if (!websocket && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) {
+      socket.on('error', () => {});
+      socket.end(rawErrorResponse(ErrorCode.BadRequest));
+      return;
+    }
+    handle(new H1Upgrade(req, socket, head, tunnels, websocket ? req.headers.upgrade!.trim() : null));
+  });
+  // Never let a socket error (client reset) become an uncaught exception; answer parse errors
+  // with the proxy's own error responses.
+  server.on('clientError', clientErrorHandler((kind) => rawErrorResponse(CLIENT_ERRORS[kind])));
+  // A reverse proxy does not tunnel CONNECT.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
+  });
+  return server;
 }
