@@ -5,14 +5,13 @@
 
 import { isIPv4 } from 'node:net';
 import { formatKeyPath, suggestion, type KeyPath, type PathIssue } from './errors.ts';
+import { isRecord, parseFields, parsePart } from './partial.ts';
 import {
   DEFAULTS,
   adminSchema,
   backoffSchema,
   healthCheckSchema,
   listenAddressSchema,
-  parseFields,
-  parsePart,
   passiveSchema,
   routeSchema,
   serverSchema,
@@ -21,10 +20,6 @@ import {
 } from './schema.ts';
 import type { HostPort } from './types.ts';
 import { parseDuration, parseListen, parseUpstreamUrl } from './units.ts';
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Milliseconds of a duration the schema already accepted. */
 const ms = (v: string | number): number => parseDuration(v);

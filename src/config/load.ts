@@ -9,8 +9,9 @@ import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, vi
 import { crossCheck } from './checks.ts';
 import { expandEnv, type Env } from './env.ts';
 import { ConfigError, formatKeyPath, type ConfigIssue, type KeyPath, type PathIssue } from './errors.ts';
+import { validateRaw } from './issues.ts';
 import { normalize } from './normalize.ts';
-import { validateRaw } from './schema.ts';
+import { isRecord } from './partial.ts';
 import type { Config } from './types.ts';
 
 export type { Env } from './env.ts';
@@ -126,10 +127,6 @@ function check(raw: unknown, env: Env, source: string | null): Checked {
 
 function startsWith(path: KeyPath, prefix: KeyPath): boolean {
   return prefix.length <= path.length && prefix.every((seg, i) => seg === path[i]);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Puts flag values in place of the file's; returns the paths they now own (issues there are `<flags>`). */
