@@ -163,3 +163,11 @@ export function matching(pattern: RegExp, message: (s: string) => string) {
     if (!pattern.test(s)) throw new UnitError(message(s));
   });
 }
+
+/**
+ * A file path as written: absolute, or relative to the config file's directory (paths.ts
+ * resolves it). Whether the file exists and holds what it should is tls-files.ts's check.
+ */
+export function filePath(what: string) {
+  return z.string({ error: expected(`the path of ${what}`) }).min(1).describe(`Path of ${what}; relative paths start at the config file's directory`);
+}

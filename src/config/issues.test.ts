@@ -54,9 +54,11 @@ describe('validateRaw', () => {
 
 describe('knownKeysAt', () => {
   it('finds object keys through records, arrays, unions and wrappers', () => {
-    expect(knownKeysAt(configSchema, ['pools', 'x', 'upstreams', 0])).toEqual(['url', 'weight']);
+    expect(knownKeysAt(configSchema, ['pools', 'x', 'upstreams', 0])).toEqual(['url', 'weight', 'resolve']);
     expect(knownKeysAt(configSchema, ['pools', 'x', 'retry', 'backoff'])).toEqual(['base', 'max']);
     expect(knownKeysAt(configSchema, ['routes', 3, 'match'])).toEqual(['host', 'pathPrefix']);
-    expect(knownKeysAt(configSchema, ['listen'])).toBeUndefined();
+    expect(knownKeysAt(configSchema, ['listen'])).toEqual(['address', 'tls']);
+    expect(knownKeysAt(configSchema, ['listen', 2, 'tls', 'certificates', 0])).toEqual(['cert', 'key']);
+    expect(knownKeysAt(configSchema, ['workers'])).toBeUndefined();
   });
 });

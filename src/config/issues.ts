@@ -6,7 +6,9 @@ import * as z from 'zod';
 import { suggestion, type KeyPath, type PathIssue } from './errors.ts';
 import type { ErrorFn } from './fields.ts';
 import { isRecord } from './partial.ts';
-import { POOL_NAME_PATTERN, configSchema, poolSchema, type RawConfig } from './schema.ts';
+import { POOL_NAME_PATTERN } from './defaults.ts';
+import { poolSchema } from './pool-schema.ts';
+import { configSchema, type RawConfig } from './schema.ts';
 import { showValue } from './units.ts';
 
 const TYPE_NAMES: Readonly<Record<string, string>> = {

@@ -3,9 +3,16 @@
 // expansion; the loader alone judges expanded values.
 
 import * as z from 'zod';
+import { headerNameKey } from './route-schema.ts';
 import { configSchema, poolName } from './schema.ts';
 
 const ENV_REFERENCE = '\\$\\{';
+
+/**
+ * Schemas of mapping keys (pool names, header names to set): keys are never expanded, so their
+ * patterns stay strict. A checked string is a pipe whose pattern sits on its input schema.
+ */
+const NEVER_EXPANDED: ReadonlySet<unknown> = new Set([poolName, headerNameKey, headerNameKey.in]);
 
 /**
  * Widens every string pattern of the JSON Schema to also accept `${VAR}` references: editors
@@ -23,7 +30,7 @@ export function configJsonSchema(): Record<string, unknown> {
     io: 'input',
     target: 'draft-07',
     override: (ctx) => {
-      if (ctx.zodSchema !== poolName) allowEnvReferences(ctx.jsonSchema as Record<string, unknown>);
+      if (!NEVER_EXPANDED.has(ctx.zodSchema)) allowEnvReferences(ctx.jsonSchema as Record<string, unknown>);
     },
   }) as Record<string, unknown>;
   const { $schema, ...rest } = generated;
