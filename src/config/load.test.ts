@@ -492,7 +492,8 @@ describe('loadConfigFile', () => {
     const file = fileURLToPath(new URL('../../config/fairway.yaml', import.meta.url));
     const config = loadConfigFile(file, { env: { FAIRWAY_ADMIN_TOKEN: 'reference-token' } });
     expect(config.admin?.token).toBe('reference-token');
-    expect([...config.pools.keys()]).toEqual(['api', 'web']);
+    expect([...config.pools.keys()]).toEqual(['api', 'web', 'cart']);
+    expect(config.pools.get('cart')?.hash).toEqual({ source: 'cookie', name: 'session', loadFactor: 1.25 });
     for (const pool of config.pools.values()) {
       for (const u of pool.upstreams) expect(u.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
