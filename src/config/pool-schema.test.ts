@@ -93,9 +93,9 @@ describe('pools.*.tls', () => {
       '  verfy: false',
     );
     expect(problems(text, { file: inData })).toEqual([
-      `${inData}:6:11 pools.api.tls.ca: ${join(data, 'localhost.key')} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      `${inData}:6:11 pools.api.tls.ca: ${join(data, 'localhost.key')} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----"); it holds a private key: are cert and key swapped?`,
       `${inData}:7:19 pools.api.tls.servername: must be a host name, not an IP address: SNI carries names only (RFC 6066 §3) (got '10.0.0.1')`,
-      `${inData}:9:12 pools.api.tls.key: ${join(data, 'other.key')} does not match the certificate in ${join(data, 'localhost.crt')} (the first certificate of that file)`,
+      `${inData}:9:12 pools.api.tls.key: ${join(data, 'other.key')} does not match the certificate in ${join(data, 'localhost.crt')}`,
       `${inData}:10:15 pools.api.tls.verify: must be true or false (got 'no')`,
       `${inData}:11:7 pools.api.tls.verfy: unknown key 'verfy' (did you mean 'verify'?)`,
     ]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { formatKeyPath } from './errors.ts';
-import { readCaBundle, readTlsPair, tlsFileIssues } from './tls-files.ts';
+import { tlsFileIssues } from './tls-files.ts';
 
 const data = fileURLToPath(new URL('./testdata/', import.meta.url));
 const file = (name: string): string => join(data, name);
@@ -21,74 +21,62 @@ function lines(raw: unknown, dir = data): string[] {
   return tlsFileIssues(raw, dir).map((i) => `${formatKeyPath(i.path)}: ${i.message}`);
 }
 
-describe('readTlsPair', () => {
-  it('returns the PEM bytes of a full chain and its key', () => {
-    const pair = readTlsPair(file('localhost.crt'), file('localhost.key'));
-    expect(pair.ok).toBe(true);
-    if (pair.ok) {
-      expect(pair.cert.equals(readFileSync(file('localhost.crt')))).toBe(true);
-      expect(pair.key.equals(readFileSync(file('localhost.key')))).toBe(true);
-    }
+/** The problems of one listener certificate pair (paths as written, relative to `dir`). */
+function pair(cert: string, key: string, dir = data): string[] {
+  return lines({ listen: { address: ':0', tls: { certificates: [{ cert, key }] } } }, dir);
+}
+
+/** The two certificates of testdata/localhost.crt: the leaf, then the CA. */
+function leafAndCa(): [string, string] {
+  const [leaf = '', ca = ''] = readFileSync(file('localhost.crt'), 'latin1').split(/(?<=-----END CERTIFICATE-----\n)/);
+  return [leaf, ca];
+}
+
+const at = 'listen.tls.certificates[0]';
+
+describe('tlsFileIssues: listener certificates', () => {
+  it('finds nothing wrong with a full chain and its key, or with good files anywhere else', () => {
+    expect(pair('localhost.crt', 'localhost.key')).toEqual([]);
+    expect(
+      lines({
+        listen: [':0', { address: ':0', tls: { certificates: [{ cert: file('localhost.crt'), key: './localhost.key' }] } }],
+        pools: { api: { upstreams: ['https://127.0.0.1:3001'], tls: { ca: 'ca.crt', cert: 'localhost.crt', key: 'localhost.key' } } },
+      }),
+    ).toEqual([]);
   });
 
-  it('says which file is wrong and why', () => {
-    expect(readTlsPair(file('localhost.crt'), file('other.key'))).toEqual({
-      ok: false,
-      field: 'key',
-      message: `${file('other.key')} does not match the certificate in ${file('localhost.crt')} (the first certificate of that file)`,
-    });
-    expect(readTlsPair(file('missing.crt'), file('localhost.key'))).toEqual({ ok: false, field: 'cert', message: `cannot read ${file('missing.crt')}: no such file` });
-    expect(readTlsPair(file('localhost.key'), file('localhost.key'))).toEqual({
-      ok: false,
-      field: 'cert',
-      message: `${file('localhost.key')} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-    });
-    expect(readTlsPair(file('localhost.crt'), file('ca.crt'))).toEqual({ ok: false, field: 'key', message: `${file('ca.crt')} holds no valid PEM private key` });
-    expect(readTlsPair(file('localhost.crt'), file('encrypted.key'))).toEqual({
-      ok: false,
-      field: 'key',
-      message: `${file('encrypted.key')} holds an encrypted private key; Fairway needs it unencrypted`,
-    });
-    expect(readTlsPair(data, file('localhost.key'))).toMatchObject({ ok: false, field: 'cert', message: `cannot read ${data}: it is a directory` });
+  it('says which file is wrong and why, at its key', () => {
+    expect(pair('localhost.crt', 'other.key')).toEqual([`${at}.key: ${file('other.key')} does not match the certificate in ${file('localhost.crt')}`]);
+    expect(pair('missing.crt', 'localhost.key')).toEqual([`${at}.cert: cannot read ${file('missing.crt')}: no such file`]);
+    expect(pair('localhost.key', 'localhost.crt')).toEqual([
+      `${at}.cert: ${file('localhost.key')} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----"); it holds a private key: are cert and key swapped?`,
+      `${at}.key: ${file('localhost.crt')} holds no PEM private key (expected "-----BEGIN PRIVATE KEY-----"); it holds a certificate: are cert and key swapped?`,
+    ]);
+    expect(pair('localhost.crt', 'encrypted.key')).toEqual([
+      `${at}.key: ${file('encrypted.key')} is an encrypted private key; decrypt it first (openssl pkey -in KEY -out PLAIN)`,
+    ]);
+    expect(pair('.', 'localhost.key')).toEqual([`${at}.cert: cannot read ${data.replace(/\/$/, '')}: it is a directory`]);
   });
 
-  it('checks the key against the first certificate of the file (the leaf), not the CA after it', () => {
+  it('matches the key against the first certificate (the leaf), and says so when the order is wrong', () => {
     const dir = tempDir();
-    const caFirst = join(dir, 'ca-first.crt');
-    const [leaf, ca] = readFileSync(file('localhost.crt'), 'latin1').split(/(?<=-----END CERTIFICATE-----\n)/);
-    writeFileSync(caFirst, `${ca}${leaf}`);
-    expect(readTlsPair(caFirst, file('localhost.key'))).toMatchObject({ ok: false, field: 'key' });
+    const [leaf, ca] = leafAndCa();
+    writeFileSync(join(dir, 'ca-first.crt'), `${ca}${leaf}`);
+    copyFileSync(file('localhost.key'), join(dir, 'site.key'));
+    expect(pair('ca-first.crt', 'site.key', dir)).toEqual([
+      `${at}.key: ${join(dir, 'site.key')} does not match the certificate in ${join(dir, 'ca-first.crt')} (it matches certificate 2 in the file: the leaf must come first)`,
+    ]);
   });
 
   it('names a damaged certificate by its place in the chain', () => {
     const dir = tempDir();
-    const broken = join(dir, 'broken.crt');
-    const text = readFileSync(file('localhost.crt'), 'latin1');
-    // Corrupt the second block's body: still a PEM block, no longer a certificate.
-    const second = text.indexOf('-----BEGIN CERTIFICATE-----', 10) + '-----BEGIN CERTIFICATE-----\n'.length;
-    writeFileSync(broken, `${text.slice(0, second)}AAAA${text.slice(second + 4)}`);
-    expect(readTlsPair(broken, file('localhost.key'))).toEqual({ ok: false, field: 'cert', message: `${broken}: certificate 2 of 2 is not a valid PEM certificate` });
-  });
-});
-
-describe('readCaBundle', () => {
-  it('accepts one or more certificates and refuses a file without any', () => {
-    expect(readCaBundle(file('ca.crt')).ok).toBe(true);
-    expect(readCaBundle(file('localhost.crt')).ok).toBe(true);
-    expect(readCaBundle(file('other.key'))).toEqual({ ok: false, message: `${file('other.key')} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` });
-  });
-});
-
-describe('tlsFileIssues', () => {
-  const upstreams = ['https://127.0.0.1:3001'];
-
-  it('finds nothing wrong with good files, relative to the config directory', () => {
-    expect(
-      lines({
-        listen: [':0', { address: ':0', tls: { certificates: [{ cert: 'localhost.crt', key: 'localhost.key' }] } }],
-        pools: { api: { upstreams, tls: { ca: 'ca.crt', cert: 'localhost.crt', key: 'localhost.key' } } },
-      }),
-    ).toEqual([]);
+    const [leaf, ca] = leafAndCa();
+    // Still a PEM block, no longer a certificate.
+    const body = ca.indexOf('\n') + 1;
+    writeFileSync(join(dir, 'broken.crt'), `${leaf}${ca.slice(0, body)}AAAA${ca.slice(body + 4)}`);
+    const [line, ...more] = pair(join(dir, 'broken.crt'), file('localhost.key'));
+    expect(line).toMatch(new RegExp(`^${at.replace(/[.[\]]/g, '\\$&')}\\.cert: ${join(dir, 'broken.crt')}: certificate 2 of 2 is not valid PEM: \\S`));
+    expect(more).toEqual([]);
   });
 
   it('resolves relative paths against the given directory, not the working directory', () => {
@@ -96,40 +84,30 @@ describe('tlsFileIssues', () => {
     mkdirSync(join(dir, 'tls'));
     copyFileSync(file('localhost.crt'), join(dir, 'tls', 'site.crt'));
     copyFileSync(file('localhost.key'), join(dir, 'tls', 'site.key'));
-    const raw = { listen: { address: ':0', tls: { certificates: [{ cert: 'tls/site.crt', key: 'tls/site.key' }] } } };
-    expect(lines(raw, dir)).toEqual([]);
-    expect(lines(raw, data)).toEqual([
-      `listen.tls.certificates[0].cert: cannot read ${join(data, 'tls/site.crt')}: no such file`,
-      `listen.tls.certificates[0].key: cannot read ${join(data, 'tls/site.key')}: no such file`,
+    expect(pair('tls/site.crt', 'tls/site.key', dir)).toEqual([]);
+    expect(pair('tls/site.crt', 'tls/site.key', data)).toEqual([
+      `${at}.cert: cannot read ${join(data, 'tls/site.crt')}: no such file`,
+      `${at}.key: cannot read ${join(data, 'tls/site.key')}: no such file`,
     ]);
   });
+});
 
-  it('reports each bad file at its key, and a mismatch only when both files are good', () => {
+describe('tlsFileIssues: upstream TLS and what is skipped', () => {
+  it('checks the CA bundle and each half of a client certificate on its own', () => {
     expect(
       lines({
-        listen: [
-          {
-            address: ':0',
-            tls: {
-              certificates: [
-                { cert: 'localhost.crt', key: 'other.key' },
-                { cert: 'other.key', key: 'nope.key' },
-                { cert: 'ca.crt' }, // the schema reports the missing key; the cert alone is not judged
-              ],
-            },
-          },
-        ],
+        listen: [{ address: ':0', tls: { certificates: [{ cert: 'other.key', key: 'nope.key' }, { cert: 'ca.crt' }] } }],
         pools: {
-          api: { upstreams, tls: { ca: 'localhost.key', cert: 'localhost.crt' } },
-          web: { upstreams, tls: { key: 'encrypted.key' } },
+          api: { upstreams: ['https://127.0.0.1:3001'], tls: { ca: 'localhost.key', cert: 'localhost.crt' } },
+          web: { upstreams: ['https://127.0.0.1:3002'], tls: { key: 'encrypted.key' } },
+          ok: { upstreams: ['https://127.0.0.1:3003'], tls: { ca: 'localhost.crt' } }, // a chain is a valid bundle too
         },
       }),
     ).toEqual([
-      `listen[0].tls.certificates[0].key: ${file('other.key')} does not match the certificate in ${file('localhost.crt')} (the first certificate of that file)`,
-      `listen[0].tls.certificates[1].cert: ${file('other.key')} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-      `listen[0].tls.certificates[1].key: cannot read ${file('nope.key')}: no such file`,
-      `pools.api.tls.ca: ${file('localhost.key')} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-      `pools.web.tls.key: ${file('encrypted.key')} holds an encrypted private key; Fairway needs it unencrypted`,
+      `listen[0].tls.certificates[0].cert: ${file('other.key')} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----"); it holds a private key: are cert and key swapped?`,
+      `listen[0].tls.certificates[0].key: cannot read ${file('nope.key')}: no such file`,
+      `pools.api.tls.ca: ${file('localhost.key')} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----"); it holds a private key: are cert and key swapped?`,
+      `pools.web.tls.key: ${file('encrypted.key')} is an encrypted private key; decrypt it first (openssl pkey -in KEY -out PLAIN)`,
     ]);
   });
 
