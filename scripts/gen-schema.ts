@@ -1,9 +1,9 @@
-// Writes config/fairway.schema.json from the zod schema in src/config/schema.ts (`npm run schema`).
+// Writes config/fairway.schema.json from the zod schema (src/config/json-schema.ts) (`npm run schema`).
 // src/config/schema.test.ts fails while the committed file differs from what this writes.
 
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configJsonSchemaText } from '../src/config/schema.ts';
+import { configJsonSchemaText } from '../src/config/json-schema.ts';
 
 const target = fileURLToPath(new URL('../config/fairway.schema.json', import.meta.url));
 writeFileSync(target, configJsonSchemaText());

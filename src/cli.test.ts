@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CliError, parseCli, sidecarConfig } from './cli.ts';
+import { CliError, HELP, parseCli, sidecarConfig } from './cli.ts';
+import { buildConfig } from './config/load.ts';
 
 describe('parseCli', () => {
   it('defaults to ./fairway.yaml, then FAIRWAY_CONFIG, then --config', () => {
@@ -22,5 +23,55 @@ describe('parseCli', () => {
     expect(() => parseCli(['serve'], {})).toThrow(/unknown command/);
     expect(() => parseCli(['-u', 'http://a:1'], {})).toThrow(/--listen/);
     expect(() => parseCli(['-c', 'f.yaml', '-u', 'http://a:1', '-l', ':1'], {})).toThrow(/cannot be combined/);
+  });
+});
+
+describe('--hash-key (sidecar form)', () => {
+  const sidecar = ['--listen', '127.0.0.1:0', '-u', 'http://127.0.0.1:3001'];
+
+  it('goes with --balancer consistent-hash into the pool hash key', () => {
+    const o = parseCli([...sidecar, '--balancer', 'consistent-hash', '--hash-key', 'header:X-User-Id'], {});
+    expect(o.hashKey).toBe('header:X-User-Id');
+    const raw = sidecarConfig(o);
+    expect(raw['pools']).toEqual({ default: { balancer: 'consistent-hash', hash: { key: 'header:X-User-Id' }, upstreams: ['http://127.0.0.1:3001'] } });
+    expect(buildConfig(raw, { env: {} }).pools.get('default')?.hash).toEqual({ source: 'header', name: 'x-user-id', loadFactor: 1.25 });
+    expect(parseCli([...sidecar, '-b', 'consistent-hash', '-k', 'client-ip'], {}).hashKey).toBe('client-ip');
+  });
+
+  it('is refused without consistent-hash, and consistent-hash is refused without it', () => {
+    expect(() => parseCli([...sidecar, '--hash-key', 'path'], {})).toThrow(new CliError('--hash-key needs --balancer consistent-hash'));
+    expect(() => parseCli([...sidecar, '-b', 'ewma', '--hash-key', 'path'], {})).toThrow(/--hash-key needs --balancer consistent-hash/);
+    expect(() => parseCli([...sidecar, '-b', 'consistent-hash'], {})).toThrow(
+      new CliError('--balancer consistent-hash needs --hash-key KEY (header:NAME, cookie:NAME, query:NAME, client-ip or path)'),
+    );
+    expect(() => parseCli(['-c', 'f.yaml', '--hash-key', 'path'], {})).toThrow(/--hash-key applies to the flags-only form/);
+  });
+
+  it('is in the help text', () => {
+    expect(HELP).toContain('--hash-key KEY');
+    expect(HELP).toContain('consistent-hash');
+  });
+});
+
+describe('FAIRWAY_ADMIN_TOKEN (sidecar form)', () => {
+  const sidecar = ['--listen', '127.0.0.1:0', '-u', 'http://127.0.0.1:3001'];
+
+  it('becomes the admin token, as a reference the loader expands', () => {
+    const o = parseCli([...sidecar, '--admin', '0.0.0.0:0'], { FAIRWAY_ADMIN_TOKEN: 's3cret' });
+    expect(sidecarConfig(o)['admin']).toEqual({ listen: '0.0.0.0:0', token: '${FAIRWAY_ADMIN_TOKEN}' });
+    expect(buildConfig(sidecarConfig(o), { env: { FAIRWAY_ADMIN_TOKEN: 's3cret' } }).admin).toEqual({ listen: { host: '0.0.0.0', port: 0 }, token: 's3cret' });
+  });
+
+  it('unset or empty: no token, so a non-loopback --admin is refused and a loopback one has none', () => {
+    for (const env of [{}, { FAIRWAY_ADMIN_TOKEN: '' }]) {
+      const open = parseCli([...sidecar, '--admin', '0.0.0.0:0'], env);
+      expect(sidecarConfig(open)['admin']).toEqual({ listen: '0.0.0.0:0' });
+      expect(() => buildConfig(sidecarConfig(open), { env })).toThrow(/<flags> admin\.listen: 0\.0\.0\.0:0 is not a loopback address, so the admin server needs admin\.token/);
+      expect(buildConfig(sidecarConfig(parseCli([...sidecar, '--admin', '127.0.0.1:0'], env)), { env }).admin?.token).toBeNull();
+    }
+  });
+
+  it('is not used without --admin', () => {
+    expect(sidecarConfig(parseCli(sidecar, { FAIRWAY_ADMIN_TOKEN: 's3cret' }))['admin']).toBeUndefined();
   });
 });

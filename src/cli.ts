@@ -7,7 +7,7 @@ export const HELP = `fairway: a fast HTTP reverse proxy and load balancer
 
 Usage:
   fairway [--config FILE] [--listen ADDR] [--admin ADDR]
-  fairway --listen ADDR --upstream URL [--upstream URL ...] [--balancer NAME] [--admin ADDR]
+  fairway --listen ADDR --upstream URL [--upstream URL ...] [--balancer NAME] [--hash-key KEY] [--admin ADDR]
   fairway check --config FILE
   fairway --help | --version
 
@@ -18,6 +18,8 @@ Run with a config file (the front-proxy case):
 
 Run without a file (the sidecar case): one pool, one default route.
   fairway --listen 127.0.0.1:8080 --upstream http://127.0.0.1:3000 --upstream http://127.0.0.1:3001 --balancer ewma
+  Session affinity: --balancer consistent-hash --hash-key header:x-user-id
+  An --admin address off loopback needs a token: it is read from $FAIRWAY_ADMIN_TOKEN.
 
 Validate a config and exit (0 = valid, 1 = errors listed as file:line:col key: message):
   fairway check --config fairway.yaml
@@ -26,8 +28,12 @@ Options:
   -c, --config FILE      YAML config file
   -l, --listen ADDR      address to serve on: host:port or :port (repeatable)
   -u, --upstream URL     upstream server, e.g. http://127.0.0.1:3000 (repeatable; sidecar form)
-  -b, --balancer NAME    round-robin | random | least-connections | ewma (sidecar form; default round-robin)
+  -b, --balancer NAME    round-robin | random | least-connections | ewma | consistent-hash
+                         (sidecar form; default round-robin)
+  -k, --hash-key KEY     consistent-hash key: header:NAME | cookie:NAME | query:NAME | client-ip | path
+                         (sidecar form; needs --balancer consistent-hash)
   -a, --admin ADDR       serve /healthz /readyz /metrics /status /reload on ADDR, e.g. 127.0.0.1:9901
+                         (sidecar form: bearer token from $FAIRWAY_ADMIN_TOKEN; required off loopback)
   -h, --help             show this help
   -v, --version          print the version
 
@@ -47,7 +53,11 @@ export interface CliOptions {
   listen: string[];
   upstreams: string[];
   balancer: string | null;
+  /** --hash-key: the consistent-hash key of the sidecar pool. */
+  hashKey: string | null;
   admin: string | null;
+  /** FAIRWAY_ADMIN_TOKEN is set (and not empty): the sidecar admin server takes its token from it. */
+  adminTokenFromEnv: boolean;
 }
 
 export class CliError extends Error {}
@@ -69,6 +79,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         listen: { type: 'string', short: 'l', multiple: true },
         upstream: { type: 'string', short: 'u', multiple: true },
         balancer: { type: 'string', short: 'b' },
+        'hash-key': { type: 'string', short: 'k' },
         admin: { type: 'string', short: 'a' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -101,7 +112,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     listen: values.listen ?? [],
     upstreams,
     balancer: values.balancer ?? null,
+    hashKey: values['hash-key'] ?? null,
     admin: values.admin ?? null,
+    adminTokenFromEnv: env['FAIRWAY_ADMIN_TOKEN'] !== undefined && env['FAIRWAY_ADMIN_TOKEN'] !== '',
   };
   if (command === 'run' && configFile === null && opts.listen.length === 0) {
     throw new CliError('--upstream needs --listen (e.g. --listen 127.0.0.1:8080)');
@@ -112,20 +125,34 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (configFile !== null && opts.balancer !== null) {
     throw new CliError('--balancer applies to the flags-only form; set pools.<name>.balancer in the config file');
   }
+  if (configFile !== null && opts.hashKey !== null) {
+    throw new CliError('--hash-key applies to the flags-only form; set pools.<name>.hash.key in the config file');
+  }
+  if (opts.hashKey !== null && opts.balancer !== 'consistent-hash') {
+    throw new CliError('--hash-key needs --balancer consistent-hash');
+  }
+  if (configFile === null && opts.balancer === 'consistent-hash' && opts.hashKey === null) {
+    throw new CliError('--balancer consistent-hash needs --hash-key KEY (header:NAME, cookie:NAME, query:NAME, client-ip or path)');
+  }
   return opts;
 }
 
-/** The raw config object the flags-only (sidecar) form stands for. */
+/**
+ * The raw config object the flags-only (sidecar) form stands for. The admin token is written
+ * as the reference `${FAIRWAY_ADMIN_TOKEN}`, expanded by the loader like any config value, so
+ * the secret itself never sits in the options.
+ */
 export function sidecarConfig(opts: CliOptions): Record<string, unknown> {
   const raw: Record<string, unknown> = {
     listen: opts.listen,
     pools: {
       default: {
         ...(opts.balancer !== null ? { balancer: opts.balancer } : {}),
+        ...(opts.hashKey !== null ? { hash: { key: opts.hashKey } } : {}),
         upstreams: opts.upstreams,
       },
     },
   };
-  if (opts.admin !== null) raw['admin'] = { listen: opts.admin };
+  if (opts.admin !== null) raw['admin'] = { listen: opts.admin, ...(opts.adminTokenFromEnv ? { token: '${FAIRWAY_ADMIN_TOKEN}' } : {}) };
   return raw;
 }

@@ -1,18 +1,23 @@
 // The CLI as a user runs it: help, version, check, the sidecar form, config errors, startup lines.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { listeningUrl, runCli, startCli } from './helpers/cli.ts';
 import { fetchText } from './helpers/http.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
 function tempFile(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'fairway-cli-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, name);
   writeFileSync(file, text);
   return file;
 }
+
+/** Test-only PEM files (src/config/testdata/make.sh). */
+const pem = (name: string): string => fileURLToPath(new URL(`../src/config/testdata/${name}`, import.meta.url));
 
 describe('fairway CLI', () => {
   it('--help explains the usage and exits 0', async () => {
@@ -95,5 +100,67 @@ describe('fairway CLI', () => {
     expect((await fetchText(`${url}/`)).body).toBe('a\n');
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
+  });
+
+  it('check: the shipped reference and demo configs are valid', async () => {
+    const reference = await runCli(['check', '--config', 'config/fairway.yaml'], { env: { FAIRWAY_ADMIN_TOKEN: 'reference-token' } });
+    expect(reference.stdout).toBe('config/fairway.yaml: OK (3 pools, 5 routes)\n');
+    expect(reference.code).toBe(0);
+    const demo = await runCli(['check', '--config', 'config/demo.yaml']);
+    expect(demo.stdout).toBe('config/demo.yaml: OK (1 pool, 1 route)\n');
+    expect(demo.code).toBe(0);
+  });
+
+  it('check: TLS certificate files are read and judged, relative to the config file', async () => {
+    const file = tempFile(
+      'tls.yaml',
+      [
+        'listen:',
+        '  - address: 127.0.0.1:0',
+        '    tls:',
+        '      certificates:',
+        '        - cert: site.crt',
+        `          key: ${pem('localhost.key')}`,
+        `        - { cert: ${pem('localhost.crt')}, key: ${pem('other.key')} }`,
+        'pools:',
+        '  web:',
+        '    upstreams: [http://127.0.0.1:3001]',
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['check', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:5:17 listen[0].tls.certificates[0].cert: cannot read ${join(file, '..', 'site.crt')}: no such file\n`);
+    expect(r.stderr).toContain(`listen[0].tls.certificates[1].key: ${pem('other.key')} does not match the certificate in ${pem('localhost.crt')}`);
+    expect(r.stdout).not.toContain('OK');
+  });
+
+  it('sidecar form: an --admin address off loopback without FAIRWAY_ADMIN_TOKEN exits 1 and starts nothing', async () => {
+    const r = await runCli(['--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:3001', '--admin', '0.0.0.0:0'], { env: { FAIRWAY_ADMIN_TOKEN: '' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('<flags> admin.listen: 0.0.0.0:0 is not a loopback address, so the admin server needs admin.token');
+    expect(r.stdout).not.toContain('listening');
+  });
+
+  it('sidecar form: FAIRWAY_ADMIN_TOKEN guards the admin server', async () => {
+    const a = await startUpstream({ name: 'a' });
+    const cli = startCli(['--listen', '127.0.0.1:0', '--upstream', a.url, '--admin', '127.0.0.1:0'], { env: { FAIRWAY_ADMIN_TOKEN: 'sidecar-token' } });
+    const admin = await listeningUrl(cli, 'admin');
+    expect((await fetchText(`${admin}/status`)).status).toBe(401);
+    expect((await fetchText(`${admin}/status`, { headers: { authorization: 'Bearer sidecar-token' } })).status).toBe(200);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('sidecar form: --balancer consistent-hash --hash-key serves; --hash-key alone is a usage error', async () => {
+    const a = await startUpstream({ name: 'a' });
+    const cli = startCli(['--listen', '127.0.0.1:0', '--upstream', a.url, '--balancer', 'consistent-hash', '--hash-key', 'header:x-user-id']);
+    const url = await listeningUrl(cli);
+    expect((await fetchText(`${url}/`, { headers: { 'x-user-id': 'u1' } })).body).toBe('a\n');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    const usage = await runCli(['--listen', '127.0.0.1:0', '--upstream', a.url, '--hash-key', 'path']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toBe('fairway: --hash-key needs --balancer consistent-hash\n');
   });
 });

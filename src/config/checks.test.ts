@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossCheck } from './checks.ts';
+import { crossCheck, isLoopbackHost } from './checks.ts';
 import { formatKeyPath } from './errors.ts';
 
 const pools = { api: { upstreams: ['http://127.0.0.1:3001'] }, web: { upstreams: ['http://127.0.0.1:3002'] } };
@@ -107,5 +107,48 @@ describe('crossCheck: pools', () => {
   it('returns nothing for a value that is not a mapping', () => {
     expect(crossCheck(null)).toEqual([]);
     expect(crossCheck([1, 2])).toEqual([]);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.255.0.9', true],
+    ['::1', true],
+    ['0:0:0:0:0:0:0:1', true],
+    ['::ffff:127.0.0.1', true],
+    ['localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['128.0.0.1', false],
+    ['10.0.0.1', false],
+    ['fe80::1', false],
+    ['localhost.example.com', false],
+    ['admin', false],
+  ])('%s → %s', (host, loopback) => {
+    expect(isLoopbackHost(host)).toBe(loopback);
+  });
+});
+
+describe('crossCheck: rules across new keys', () => {
+  it('judges hash, tls, resolve and rewrite only where the keys they read are valid', () => {
+    const lines = check({
+      admin: { listen: '0.0.0.0:9901', token: 5 }, // an invalid token is the schema's problem, not "no token"
+      pools: {
+        api: { balancer: 'consistent-hash', hash: { key: 'nope' }, upstreams: ['http://127.0.0.1:3001'], tls: { cert: 'c.crt', kee: 'k.key' } },
+        web: { upstreams: ['ftp://x', 'http://127.0.0.1:3002'], tls: {} },
+        dns: { upstreams: [{ url: 'http://10.0.0.1:80', resolve: '5s', weight: 'heavy' }] },
+      },
+      routes: [
+        { match: { host: 'a.example.com' }, pool: 'api', rewrite: { pathPrefix: '/x' } },
+        { match: { pathPrefix: '/b' }, pool: 'api', rewrite: { pathPrefix: 'x' } }, // invalid rewrite: the schema's
+        { pool: 'web' },
+      ],
+    });
+    expect(lines).toEqual([
+      'pools.api.tls: has no https:// upstream (tls applies only to https:// upstreams)',
+      'pools.dns.upstreams[0].resolve: only for a URL whose host is a name (10.0.0.1 is an IP address)',
+      'routes[0].rewrite: needs match.pathPrefix on this route: rewrite.pathPrefix replaces the part of the path that match.pathPrefix matched',
+    ]);
   });
 });

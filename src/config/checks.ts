@@ -1,30 +1,19 @@
-// Rules that span several keys: routes name existing pools and are all reachable, upstream
-// origins are unique per pool, timeouts are ordered, listeners do not collide. Each rule reads
+// Rules that span several keys: upstream origins are unique per pool, timeouts are ordered,
+// the hash key goes with consistent-hash, upstream TLS has https:// upstreams and both halves
+// of a client certificate, `resolve` has a name to resolve, listeners do not collide, and the
+// admin server fails closed off loopback. Route rules are in route-checks.ts. Each rule reads
 // only the keys it needs, each one parsed on its own, so it reports alongside schema issues
 // elsewhere (even next to it in the same mapping) instead of waiting for them to be fixed.
 
-import { isIPv4 } from 'node:net';
-import { formatKeyPath, suggestion, type KeyPath, type PathIssue } from './errors.ts';
-import {
-  DEFAULTS,
-  adminSchema,
-  backoffSchema,
-  healthCheckSchema,
-  listenAddressSchema,
-  parseFields,
-  parsePart,
-  passiveSchema,
-  routeSchema,
-  serverSchema,
-  upstreamObjectSchema,
-  upstreamSchema,
-} from './schema.ts';
+import { BlockList, isIP, isIPv4 } from 'node:net';
+import { DEFAULTS } from './defaults.ts';
+import type { KeyPath, PathIssue } from './errors.ts';
+import { isRecord, parseFields, parsePart } from './partial.ts';
+import { backoffSchema, healthCheckSchema, passiveSchema, poolSchema, upstreamObjectSchema, upstreamSchema, upstreamTlsSchema } from './pool-schema.ts';
+import { checkRoutes } from './route-checks.ts';
+import { adminSchema, listenAddressSchema, listenObjectSchema, serverSchema } from './schema.ts';
 import type { HostPort } from './types.ts';
 import { parseDuration, parseListen, parseUpstreamUrl } from './units.ts';
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Milliseconds of a duration the schema already accepted. */
 const ms = (v: string | number): number => parseDuration(v);
@@ -40,6 +29,7 @@ export function crossCheck(raw: unknown): PathIssue[] {
   if (pools) for (const [name, pool] of Object.entries(pools)) if (isRecord(pool)) checkPool(['pools', name], pool, issues);
   checkRoutes(raw['routes'], pools === undefined ? undefined : Object.keys(pools), issues);
   checkListeners(raw, issues);
+  checkAdmin(raw['admin'], issues);
   checkServer(raw['server'], issues);
   return issues;
 }
@@ -58,20 +48,9 @@ function checkServer(rawServer: unknown, issues: PathIssue[]): void {
 }
 
 function checkPool(path: KeyPath, pool: Record<string, unknown>, issues: PathIssue[]): void {
-  const upstreams = pool['upstreams'];
-  if (Array.isArray(upstreams)) {
-    const seen = new Map<string, number>();
-    upstreams.forEach((item: unknown, i) => {
-      // Only the URL matters here: a mapping with a bad weight or an unknown key still has one.
-      const url = isRecord(item) ? parseFields(upstreamObjectSchema, item, ['url'])?.url : parsePart(upstreamSchema, item);
-      if (typeof url !== 'string') return;
-      const { origin } = parseUpstreamUrl(url);
-      const first = seen.get(origin);
-      const at = isRecord(item) ? [...path, 'upstreams', i, 'url'] : [...path, 'upstreams', i];
-      if (first === undefined) seen.set(origin, i);
-      else issues.push({ path: at, message: `duplicate upstream ${origin} (same as upstreams[${first}])` });
-    });
-  }
+  const urls = checkUpstreams(path, pool['upstreams'], issues);
+  checkHash(path, pool, issues);
+  checkUpstreamTls(path, pool['tls'], urls, issues);
 
   const rawHealth = pool['healthCheck'];
   const health = isRecord(rawHealth) ? parseFields(healthCheckSchema, rawHealth, ['interval', 'timeout']) : undefined;
@@ -107,74 +86,58 @@ function checkPool(path: KeyPath, pool: Record<string, unknown>, issues: PathIss
   }
 }
 
-interface Match {
-  readonly host: string | null;
-  readonly pathPrefix: string | null;
-}
-
-/** True when every request `later` matches is already taken by `earlier` (first match wins). */
-function shadows(earlier: Match, later: Match): boolean {
-  return hostCovers(earlier.host, later.host) && prefixCovers(earlier.pathPrefix, later.pathPrefix);
-}
-
-function hostCovers(earlier: string | null, later: string | null): boolean {
-  if (earlier === null || earlier === later) return true;
-  if (later === null) return false;
-  // "*.example.com" surely takes "api.example.com" (one label more); deeper names and
-  // wildcard-versus-wildcard depend on the router's rules, so they are not judged here.
-  if (earlier.startsWith('*.') && !later.startsWith('*.')) {
-    const suffix = earlier.slice(1);
-    return later.endsWith(suffix) && !later.slice(0, -suffix.length).includes('.') && later.length > suffix.length;
-  }
-  return false;
-}
-
-function prefixCovers(earlier: string | null, later: string | null): boolean {
-  if (earlier === null || earlier === later) return true;
-  if (later === null || !later.startsWith(earlier)) return false;
-  // Covered whether the router compares raw prefixes or whole path segments.
-  return earlier.endsWith('/') || later[earlier.length] === '/';
-}
-
-function describeMatch(m: Match): string {
-  if (m.host === null && m.pathPrefix === null) return 'has no match and takes every request';
-  const parts = [m.host === null ? null : `host ${m.host}`, m.pathPrefix === null ? null : `pathPrefix ${m.pathPrefix}`];
-  return `(${parts.filter((p) => p !== null).join(', ')}) takes every request this route matches`;
-}
-
-function checkRoutes(rawRoutes: unknown, poolNames: readonly string[] | undefined, issues: PathIssue[]): void {
-  if (rawRoutes === undefined) {
-    if (poolNames !== undefined && poolNames.length > 1) {
-      issues.push({
-        path: ['routes'],
-        message: `required when more than one pool is defined (pools: ${poolNames.join(', ')}); add a route without match as the default`,
-      });
+/**
+ * Duplicate origins, and `resolve` on an IP address. Returns each upstream's URL (undefined
+ * where the schema rejects it), or undefined when `upstreams` is not a list.
+ */
+function checkUpstreams(path: KeyPath, upstreams: unknown, issues: PathIssue[]): (string | undefined)[] | undefined {
+  if (!Array.isArray(upstreams)) return undefined;
+  const seen = new Map<string, number>();
+  return upstreams.map((item: unknown, i) => {
+    // Only the URL matters here: a mapping with a bad weight or an unknown key still has one.
+    const url = isRecord(item) ? parseFields(upstreamObjectSchema, item, ['url'])?.url : parsePart(upstreamSchema, item);
+    if (typeof url !== 'string') return undefined;
+    const { origin } = parseUpstreamUrl(url);
+    const first = seen.get(origin);
+    const at = isRecord(item) ? [...path, 'upstreams', i, 'url'] : [...path, 'upstreams', i];
+    if (first === undefined) seen.set(origin, i);
+    else issues.push({ path: at, message: `duplicate upstream ${origin} (same as upstreams[${first}])` });
+    const resolve = isRecord(item) ? parseFields(upstreamObjectSchema, item, ['resolve'])?.resolve : undefined;
+    const host = new URL(url.trim()).hostname.replace(/^\[|\]$/g, '');
+    if (resolve !== undefined && isIP(host) !== 0) {
+      issues.push({ path: [...path, 'upstreams', i, 'resolve'], message: `only for a URL whose host is a name (${host} is an IP address)` });
     }
-    return;
-  }
-  if (!Array.isArray(rawRoutes)) return;
-  const earlier: { index: number; match: Match }[] = [];
-  rawRoutes.forEach((item: unknown, i) => {
-    if (!isRecord(item)) return;
-    // With no pools at all, that is the one problem to report (the schema does).
-    const pool = parseFields(routeSchema, item, ['pool'])?.pool;
-    if (pool !== undefined && poolNames !== undefined && poolNames.length > 0 && !poolNames.includes(pool)) {
-      const hint = suggestion(pool, poolNames) || ` (pools: ${poolNames.join(', ')})`;
-      issues.push({ path: ['routes', i, 'pool'], message: `unknown pool '${pool}'${hint}` });
-    }
-    // The match is known when it is valid (or absent, with no unknown key that could be it
-    // misspelled). A route whose match is not known is still unreachable after a catch-all.
-    const known = parseFields(routeSchema, item, ['match']);
-    const match: Match | undefined = known && { host: known.match?.host?.toLowerCase() ?? null, pathPrefix: known.match?.pathPrefix ?? null };
-    const shadow = earlier.find((e) => (match === undefined ? e.match.host === null && e.match.pathPrefix === null : shadows(e.match, match)));
-    if (shadow) {
-      issues.push({
-        path: ['routes', i],
-        message: `unreachable: ${formatKeyPath(['routes', shadow.index])} ${describeMatch(shadow.match)}; put more specific routes first`,
-      });
-    }
-    if (match !== undefined) earlier.push({ index: i, match });
+    return url;
   });
+}
+
+/** `hash` goes with `balancer: consistent-hash`, and that balancer needs it. */
+function checkHash(path: KeyPath, pool: Record<string, unknown>, issues: PathIssue[]): void {
+  // Undefined when hash is invalid (the schema says why) or absent next to an unknown key (it may be hash misspelled).
+  const fields = parseFields(poolSchema, pool, ['balancer', 'hash']);
+  if (fields === undefined) return;
+  if (fields.balancer === 'consistent-hash' && fields.hash === undefined) {
+    issues.push({ path: [...path, 'balancer'], message: 'consistent-hash needs hash.key (e.g. hash: { key: header:x-user-id })' });
+  } else if (fields.balancer !== 'consistent-hash' && fields.hash !== undefined) {
+    const defaulted = Object.hasOwn(pool, 'balancer') ? '' : ' by default';
+    issues.push({ path: [...path, 'hash'], message: `is only used by consistent-hash (this pool's balancer is ${fields.balancer}${defaulted})`, at: 'key' });
+  }
+}
+
+/** Upstream TLS needs an https:// upstream, and a client certificate needs its key (and back). */
+function checkUpstreamTls(path: KeyPath, rawTls: unknown, urls: readonly (string | undefined)[] | undefined, issues: PathIssue[]): void {
+  if (!isRecord(rawTls)) return;
+  const known = urls?.filter((u) => u !== undefined) ?? [];
+  if (urls !== undefined && known.length === urls.length && known.every((u) => !/^https:/i.test(u.trim()))) {
+    issues.push({ path: [...path, 'tls'], message: 'has no https:// upstream (tls applies only to https:// upstreams)', at: 'key' });
+  }
+  const pair = parseFields(upstreamTlsSchema, rawTls, ['cert', 'key']);
+  if (pair === undefined || (pair.cert === undefined) === (pair.key === undefined)) return;
+  issues.push(
+    pair.cert === undefined
+      ? { path: [...path, 'tls', 'key'], message: 'needs cert too: mutual TLS takes a client certificate and its key' }
+      : { path: [...path, 'tls', 'cert'], message: 'needs key too: mutual TLS takes a client certificate and its key' },
+  );
 }
 
 /**
@@ -188,22 +151,36 @@ function collides(a: HostPort, b: HostPort): boolean {
   return (a.host === '0.0.0.0' && isIPv4(b.host)) || (b.host === '0.0.0.0' && isIPv4(a.host));
 }
 
-/** Each address of `listen` parsed on its own (undefined where invalid), at its index. */
-function listenAddresses(rawListen: unknown): (HostPort | undefined)[] {
+/** An address of `listen` parsed on its own, with the path of the address. */
+interface ListenAt {
+  readonly at: KeyPath;
+  readonly address: HostPort | undefined;
+}
+
+/** Each entry of `listen` (string or `{ address, tls }`) parsed on its own; undefined where invalid. */
+function listenAddresses(rawListen: unknown): ListenAt[] {
   if (rawListen === undefined) return [];
-  return (Array.isArray(rawListen) ? rawListen : [rawListen]).map((item: unknown) => {
+  const list = Array.isArray(rawListen);
+  return (list ? rawListen : [rawListen]).map((item: unknown, i): ListenAt => {
+    const at: KeyPath = list ? ['listen', i] : ['listen'];
+    // Only the address matters here: a mapping with bad tls still binds it.
+    if (isRecord(item)) {
+      const s = parseFields(listenObjectSchema, item, ['address'])?.address;
+      return { at: [...at, 'address'], address: s === undefined ? undefined : parseListen(s) };
+    }
     const s = parsePart(listenAddressSchema, item);
-    return s === undefined ? undefined : parseListen(s);
+    return { at, address: s === undefined ? undefined : parseListen(s) };
   });
 }
 
 function checkListeners(raw: Record<string, unknown>, issues: PathIssue[]): void {
-  const addresses = listenAddresses(raw['listen']);
+  const entries = listenAddresses(raw['listen']);
+  const addresses = entries.map((e) => e.address);
   const list = Array.isArray(raw['listen']);
-  addresses.forEach((a, i) => {
+  entries.forEach(({ at, address: a }, i) => {
     if (a === undefined) return;
     const first = addresses.findIndex((b) => b !== undefined && collides(a, b));
-    if (first !== -1 && first < i) issues.push({ path: ['listen', i], message: `${a.host}:${a.port} collides with listen[${first}]` });
+    if (first !== -1 && first < i) issues.push({ path: at, message: `${a.host}:${a.port} collides with listen[${first}]` });
   });
   const admin = raw['admin'] === undefined ? undefined : parseFields(adminSchema, raw['admin'], ['listen']);
   if (admin === undefined) return;
@@ -214,4 +191,30 @@ function checkListeners(raw: Record<string, unknown>, issues: PathIssue[]): void
     const defaulted = isRecord(raw['admin']) && !Object.hasOwn(raw['admin'], 'listen') ? ` (the default ${DEFAULTS.adminListen})` : '';
     issues.push({ path: ['admin', 'listen'], message: `${admin.listen}${defaulted} collides with ${other}; the admin server needs its own port` });
   }
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8, ::1 (in any spelling, IPv4-mapped included) or `localhost`; every other name is not. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The admin server fails closed: off loopback it needs a token. Only an explicit address can
+ * trip this (the default 127.0.0.1:9901 is loopback); with a token present (even one still to be
+ * expanded) it passes.
+ */
+function checkAdmin(rawAdmin: unknown, issues: PathIssue[]): void {
+  if (rawAdmin === undefined) return;
+  const admin = parseFields(adminSchema, rawAdmin, ['listen', 'token']);
+  if (admin === undefined || admin.token !== undefined || isLoopbackHost(parseListen(admin.listen).host)) return;
+  issues.push({
+    path: ['admin', 'listen'],
+    message: `${admin.listen} is not a loopback address, so the admin server needs admin.token (flags-only form: FAIRWAY_ADMIN_TOKEN); or listen on 127.0.0.1 or [::1]`,
+  });
 }

@@ -1,5 +1,5 @@
 // Entry points of the config module: file or text → YAML document (with node ranges) →
-// ${VAR} expansion → schema → cross-field checks → normalized Config. Every problem is
+// ${VAR} expansion → schema → cross-field checks and PEM file checks → normalized Config. Every problem is
 // collected, located at file:line:col when it comes from the file (a problem with no node of
 // its own, like a missing key, at its parent; line 1 column 1 for an empty file), and thrown
 // as one ConfigError.
@@ -9,8 +9,11 @@ import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, vi
 import { crossCheck } from './checks.ts';
 import { expandEnv, type Env } from './env.ts';
 import { ConfigError, formatKeyPath, type ConfigIssue, type KeyPath, type PathIssue } from './errors.ts';
+import { validateRaw } from './issues.ts';
 import { normalize } from './normalize.ts';
-import { validateRaw } from './schema.ts';
+import { isRecord } from './partial.ts';
+import { configDir } from './paths.ts';
+import { tlsFileIssues } from './tls-files.ts';
 import type { Config } from './types.ts';
 
 export type { Env } from './env.ts';
@@ -118,7 +121,7 @@ function check(raw: unknown, env: Env, source: string | null): Checked {
   // A value that could not be expanded is kept as written; its other complaints would be noise.
   const unexpanded = issues.map((i) => i.path);
   const result = validateRaw(expanded);
-  const more = [...(result.ok ? [] : result.issues), ...crossCheck(expanded)];
+  const more = [...(result.ok ? [] : result.issues), ...crossCheck(expanded), ...tlsFileIssues(expanded, configDir(source))];
   issues.push(...more.filter((i) => !unexpanded.some((p) => startsWith(i.path, p))));
   if (!result.ok || issues.length > 0) return { ok: false, issues };
   return { ok: true, config: normalize(result.config, source) };
@@ -126,10 +129,6 @@ function check(raw: unknown, env: Env, source: string | null): Checked {
 
 function startsWith(path: KeyPath, prefix: KeyPath): boolean {
   return prefix.length <= path.length && prefix.every((seg, i) => seg === path[i]);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Puts flag values in place of the file's; returns the paths they now own (issues there are `<flags>`). */

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { normalize } from './normalize.ts';
-import { validateRaw } from './schema.ts';
+import { validateRaw } from './issues.ts';
 import type { Config } from './types.ts';
 
 function build(raw: Record<string, unknown>): Config {

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DNS_SERVER_PATTERN,
   DURATION_PATTERN,
+  HASH_KEY_PATTERN,
+  LOAD_FACTOR_PATTERN,
   SIZE_PATTERN,
   UnitError,
+  parseDnsServer,
   parseDuration,
+  parseHashKey,
   parseListen,
+  parseLoadFactor,
   parsePercent,
   parseSize,
   parseStatusSet,
@@ -189,3 +195,69 @@ function throws(fn: () => unknown): boolean {
     return true;
   }
 }
+
+describe('parseHashKey', () => {
+  it.each([
+    ['header:X-User-Id', { source: 'header', name: 'x-user-id' }],
+    ['cookie:SessionID', { source: 'cookie', name: 'SessionID' }],
+    ['query:uid', { source: 'query', name: 'uid' }],
+    ['client-ip', { source: 'client-ip', name: null }],
+    ['path', { source: 'path', name: null }],
+  ] as const)('%s', (input, key) => {
+    expect(parseHashKey(input)).toEqual(key);
+    expect(HASH_KEY_PATTERN.test(input)).toBe(true);
+  });
+
+  it('explains a bad key, with a hint for a misspelled source', () => {
+    expect(() => parseHashKey('heder:x-user')).toThrow(
+      new UnitError("invalid hash key 'heder:x-user': use header:NAME, cookie:NAME, query:NAME, client-ip or path (did you mean 'header:x-user'?)"),
+    );
+    expect(() => parseHashKey('clientip')).toThrow("(did you mean 'client-ip'?)");
+    expect(() => parseHashKey('ip')).toThrow("invalid hash key 'ip': use header:NAME, cookie:NAME, query:NAME, client-ip or path");
+    expect(() => parseHashKey('header:')).toThrow("hash key 'header:' needs a name after 'header:' (e.g. header:x-user-id)");
+    expect(() => parseHashKey('cookie:a b')).toThrow("hash key 'cookie:a b': 'a b' is not a valid cookie name");
+    expect(() => parseHashKey('query:a=b')).toThrow("'a=b' is not a valid query name");
+  });
+});
+
+describe('parseLoadFactor', () => {
+  it('reads percentages of 100 or more as a factor, and off as null', () => {
+    expect(parseLoadFactor('125%')).toBe(1.25);
+    expect(parseLoadFactor('100%')).toBe(1);
+    expect(parseLoadFactor(200)).toBe(2);
+    expect(parseLoadFactor('150')).toBe(1.5);
+    expect(parseLoadFactor('off')).toBeNull();
+  });
+
+  it('rejects factors below 100%, hinting at a factor written as a ratio', () => {
+    expect(() => parseLoadFactor(1.25)).toThrow('load factor 1.25 must be at least 100% (write 125% for 1.25 times the mean)');
+    expect(() => parseLoadFactor('99%')).toThrow("load factor '99%' must be at least 100%");
+    expect(() => parseLoadFactor('none')).toThrow("invalid load factor 'none' (use a percentage like 125%, or off)");
+  });
+
+  it('agrees with the pattern the JSON Schema uses on well-formed strings', () => {
+    for (const s of ['125%', 'off', '150']) expect(LOAD_FACTOR_PATTERN.test(s)).toBe(true);
+    for (const s of ['none', '1.2x', '-5%']) expect(LOAD_FACTOR_PATTERN.test(s)).toBe(false);
+  });
+});
+
+describe('parseDnsServer', () => {
+  it.each([
+    ['10.0.0.2', '10.0.0.2:53'],
+    ['10.0.0.2:5353', '10.0.0.2:5353'],
+    ['::1', '[::1]:53'],
+    ['[::1]', '[::1]:53'],
+    ['[fd00::53]:5353', '[fd00::53]:5353'],
+  ])('%s → %s', (input, normalized) => {
+    expect(parseDnsServer(input)).toBe(normalized);
+    expect(DNS_SERVER_PATTERN.test(input)).toBe(true);
+  });
+
+  it('refuses names, bad ports and bracketless IPv6 with a port', () => {
+    expect(() => parseDnsServer('dns.local')).toThrow("invalid DNS server 'dns.local': must be an IP address (use e.g. 10.0.0.2, 10.0.0.2:5353 or [::1]:53)");
+    expect(() => parseDnsServer('10.0.0.2:0')).toThrow('port 0 is out of range 1-65535');
+    expect(() => parseDnsServer('10.0.0.2:70000')).toThrow('port 70000 is out of range 1-65535');
+    expect(() => parseDnsServer('[10.0.0.2]:53')).toThrow("'10.0.0.2' is not an IPv6 address");
+    expect(() => parseDnsServer('fd00::zz:53')).toThrow('put an IPv6 address in brackets to give a port');
+  });
+});

@@ -1,8 +1,10 @@
 // Parsers for the config's value syntaxes: durations, sizes, percentages, status sets, listen
-// addresses and upstream URLs. Pure: each returns a value or throws a UnitError whose message
-// is shown to the operator as is. Where a value sits in the file is load.ts's business.
+// addresses, upstream URLs, hash keys, load factors and DNS servers. Pure: each returns a value
+// or throws a UnitError whose message is shown to the operator as is. Where a value sits in the
+// file is load.ts's business.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { didYouMean } from './errors.ts';
 import type { HostPort, StatusSet } from './types.ts';
 
 /** A value that does not parse. `message` is operator-facing and names the bad value. */
@@ -188,4 +190,98 @@ export function parseUpstreamUrl(s: string): UpstreamUrl {
   if (u.search !== '' || u.hash !== '' || /[?#]/.test(written)) throw new UnitError(`URL ${showValue(s)} must not have a query or fragment`);
   const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
   return Object.freeze({ url: written.replace(/\/$/, ''), origin: `${u.protocol}//${u.hostname}:${port}` });
+}
+
+/** An HTTP token (RFC 9110 §5.6.2): what a header name, cookie name or hash key name must be. */
+export const TOKEN_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Where a consistent-hash pool takes each request's key from. */
+export interface HashKey {
+  readonly source: 'header' | 'cookie' | 'query' | 'client-ip' | 'path';
+  /** Header name (lower-cased), cookie or query parameter name (as written); null for client-ip and path. */
+  readonly name: string | null;
+}
+
+/** What a hash key looks like; the name's syntax is checked by {@link parseHashKey}. */
+export const HASH_KEY_PATTERN = /^(?:(?:header|cookie|query):\S+|client-ip|path)$/;
+
+const NAMED_HASH_SOURCES = ['header', 'cookie', 'query'] as const;
+const HASH_KEY_FORMS = 'header:NAME, cookie:NAME, query:NAME, client-ip or path';
+
+/**
+ * Parses a consistent-hash key: `header:NAME` (name lower-cased: header names are
+ * case-insensitive), `cookie:NAME`, `query:NAME` (names as written), `client-ip` or `path`.
+ * NAME must be an HTTP token.
+ * @throws UnitError naming what is wrong, with a hint for a misspelled source.
+ */
+export function parseHashKey(s: string): HashKey {
+  if (s === 'client-ip' || s === 'path') return Object.freeze({ source: s, name: null });
+  const colon = s.indexOf(':');
+  const source = colon === -1 ? s : s.slice(0, colon);
+  const name = colon === -1 ? '' : s.slice(colon + 1);
+  const known = NAMED_HASH_SOURCES.find((k) => k === source);
+  if (known === undefined) {
+    const close = didYouMean(source, [...NAMED_HASH_SOURCES, 'client-ip', 'path']);
+    const named = close !== undefined && colon !== -1 && NAMED_HASH_SOURCES.some((k) => k === close);
+    const hint = close === undefined ? '' : ` (did you mean '${named ? `${close}:${name}` : close}'?)`;
+    throw new UnitError(`invalid hash key ${showValue(s)}: use ${HASH_KEY_FORMS}${hint}`);
+  }
+  if (name === '') throw new UnitError(`hash key ${showValue(s)} needs a name after '${known}:' (e.g. ${known}:x-user-id)`);
+  if (!TOKEN_PATTERN.test(name)) throw new UnitError(`hash key ${showValue(s)}: ${showValue(name)} is not a valid ${known} name (letters, digits and !#$%&'*+-.^_\`|~ only)`);
+  return Object.freeze({ source: known, name: known === 'header' ? name.toLowerCase() : name });
+}
+
+/** A bounded-load factor: a percentage of 100 or more, or `off`. */
+export const LOAD_FACTOR_PATTERN = /^(?:off|\d+(?:\.\d+)?%?)$/;
+
+/**
+ * Parses a consistent-hash load factor: `125%` (or 125) → 1.25; `off` → null. Below 100% no
+ * upstream could ever take its share, so that is an error (a factor written 1.25 gets a hint).
+ * @throws UnitError when malformed or below 100%.
+ */
+export function parseLoadFactor(v: string | number): number | null {
+  if (v === 'off') return null;
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^\d+(?:\.\d+)?%?$/.test(v)) n = Number(v.replace(/%$/, ''));
+  else throw new UnitError(`invalid load factor ${showValue(v)} (use a percentage like 125%, or off)`);
+  if (!Number.isFinite(n) || n < 100) {
+    const hint = n >= 1 && n < 10 ? ` (write ${Math.round(n * 100)}% for ${n} times the mean)` : '';
+    throw new UnitError(`load factor ${showValue(v)} must be at least 100%${hint}`);
+  }
+  return n / 100;
+}
+
+/** What a DNS server address looks like: an IP literal with an optional port. */
+export const DNS_SERVER_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\](?::\d{1,5})?|[0-9A-Fa-f:.]+)$/;
+
+/** The port of a DNS server written without one. */
+export const DNS_PORT = 53;
+
+/**
+ * Parses a DNS server address: `10.0.0.2`, `10.0.0.2:5353`, `::1`, `[::1]` or `[::1]:5353`,
+ * normalized as `host:port` with IPv6 in brackets (`[::1]:53`), the form
+ * `dns.Resolver.setServers` takes. A host name is refused: a resolver is reached by address.
+ * @throws UnitError naming what is wrong.
+ */
+export function parseDnsServer(s: string): string {
+  const bad = (why: string): UnitError => new UnitError(`invalid DNS server ${showValue(s)}: ${why} (use e.g. 10.0.0.2, 10.0.0.2:5353 or [::1]:53)`);
+  let host: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]*)\](?::(\d+))?$/.exec(s);
+  if (bracketed) {
+    host = bracketed[1] ?? '';
+    portText = bracketed[2];
+    if (!isIPv6(host)) throw bad(`'${host}' is not an IPv6 address`);
+  } else if (isIPv6(s)) {
+    host = s;
+  } else {
+    const m = /^([^:]*)(?::(\d+))?$/.exec(s);
+    host = m?.[1] ?? s;
+    portText = m?.[2];
+    if (m === null || !isIPv4(host)) throw bad(host.includes(':') ? 'put an IPv6 address in brackets to give a port' : 'must be an IP address');
+  }
+  const port = portText === undefined ? DNS_PORT : Number(portText);
+  if (!(port >= 1 && port <= 65535)) throw bad(`port ${portText ?? ''} is out of range 1-65535`);
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
