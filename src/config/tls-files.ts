@@ -4,8 +4,8 @@
 // file is a config error at its key at startup, in `fairway check` and on reload. Serving TLS,
 // SNI and certificate rotation are not done here.
 
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CertificateError, keyMismatch, parseCertificates, parsePrivateKey } from '../tls/certificate.ts';
 import type { KeyPath, PathIssue } from './errors.ts';
 import { isRecord, parsePart } from './partial.ts';
 import { resolveIn } from './paths.ts';
@@ -40,50 +40,20 @@ function readText(file: string): Read<string> {
   }
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
-
-/** The PEM blocks of a text with their labels (`CERTIFICATE`, `PRIVATE KEY`, …), in order. */
-function pemBlocks(text: string): { readonly label: string; readonly pem: string }[] {
-  return [...text.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1] ?? '', pem: m[0] }));
-}
-
-/** Every certificate of a PEM text, in order (a chain, leaf first; or a CA bundle). O(text). */
-function certificates(file: string, text: string): Read<X509Certificate[]> {
-  const blocks = pemBlocks(text).filter((b) => b.label === 'CERTIFICATE');
-  if (blocks.length === 0) {
-    const swapped = /PRIVATE KEY-----/.test(text) ? '; it holds a private key: are cert and key swapped?' : '';
-    return { ok: false, message: `${file} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")${swapped}` };
-  }
-  const out: X509Certificate[] = [];
-  for (const [i, block] of blocks.entries()) {
+/** A parser of tls/certificate.ts, its CertificateError as an operator-facing reason. */
+function judged<T>(parse: (text: string, file: string) => T): (file: string, text: string) => Read<T> {
+  return (file, text) => {
     try {
-      out.push(new X509Certificate(block.pem));
+      return { ok: true, value: parse(text, file) };
     } catch (err) {
-      const which = blocks.length === 1 ? 'the certificate' : `certificate ${i + 1} of ${blocks.length}`;
-      return { ok: false, message: `${file}: ${which} is not valid PEM: ${reason(err)}` };
+      if (!(err instanceof CertificateError)) throw err;
+      return { ok: false, message: err.message };
     }
-  }
-  return { ok: true, value: out };
+  };
 }
 
-/** The private key of a PEM text: present, not encrypted, parseable. */
-function privateKey(file: string, text: string): Read<KeyObject> {
-  const blocks = pemBlocks(text);
-  const block = blocks.find((b) => b.label.endsWith('PRIVATE KEY'));
-  if (block === undefined) {
-    const swapped = blocks.some((b) => b.label === 'CERTIFICATE') ? '; it holds a certificate: are cert and key swapped?' : '';
-    return { ok: false, message: `${file} holds no PEM private key (expected "-----BEGIN PRIVATE KEY-----")${swapped}` };
-  }
-  // PKCS#8 and traditional (Proc-Type) encryption: Fairway has no passphrase to offer.
-  if (block.label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(block.pem)) {
-    return { ok: false, message: `${file} is an encrypted private key; decrypt it first (openssl pkey -in KEY -out PLAIN)` };
-  }
-  try {
-    return { ok: true, value: createPrivateKey(block.pem) };
-  } catch (err) {
-    return { ok: false, message: `${file} is not a valid private key: ${reason(err)}` };
-  }
-}
+const certificates = judged((text, file) => parseCertificates(text, file));
+const privateKey = judged(parsePrivateKey);
 
 function readFile<T>(file: string, parse: (file: string, text: string) => Read<T>): Read<T> {
   const text = readText(file);
@@ -137,8 +107,7 @@ function checkPair(path: KeyPath, files: { cert: string | undefined; key: string
   const key = files.key === undefined ? undefined : readFile(keyFile, privateKey);
   if (chain !== undefined && !chain.ok) issues.push({ path: [...path, 'cert'], message: chain.message });
   if (key !== undefined && !key.ok) issues.push({ path: [...path, 'key'], message: key.message });
-  if (!chain?.ok || !key?.ok || chain.value[0]?.checkPrivateKey(key.value) === true) return;
-  const other = chain.value.findIndex((c, i) => i > 0 && c.checkPrivateKey(key.value));
-  const hint = other > 0 ? ` (it matches certificate ${other + 1} in the file: the leaf must come first)` : '';
-  issues.push({ path: [...path, 'key'], message: `${keyFile} does not match the certificate in ${certFile}${hint}` });
+  if (!chain?.ok || !key?.ok) return;
+  const mismatch = keyMismatch(chain.value, key.value, { certFile, keyFile });
+  if (mismatch !== null) issues.push({ path: [...path, 'key'], message: mismatch });
 }

@@ -80,7 +80,7 @@ export function parseCertificates(text: string, file: string, field: Certificate
 }
 
 /** Parses the private key of a key file's text; throws CertificateError naming the file. */
-function parsePrivateKey(text: string, file: string): KeyObject {
+export function parsePrivateKey(text: string, file: string): KeyObject {
   const blocks = pemBlocks(text);
   const keyBlock = blocks.find((b) => b.label.endsWith('PRIVATE KEY'));
   if (keyBlock === undefined) {
@@ -102,6 +102,17 @@ function parsePrivateKey(text: string, file: string): KeyObject {
 }
 
 /**
+ * Why `key` cannot serve `chain`, or null when it matches the leaf (the first certificate); a
+ * key matching a later certificate means the file's order is wrong, and the message says so.
+ */
+export function keyMismatch(chain: readonly X509Certificate[], key: KeyObject, files: TlsCertificateConfig): string | null {
+  if (chain[0]?.checkPrivateKey(key) === true) return null;
+  const other = chain.findIndex((c, i) => i > 0 && c.checkPrivateKey(key));
+  const hint = other > 0 ? ` (it matches certificate ${other + 1} in the file: the leaf must come first)` : '';
+  return `${files.keyFile} does not match the certificate in ${files.certFile}${hint}`;
+}
+
+/**
  * Checks a pair given as text and describes it. Throws CertificateError for: no certificate,
  * an unparseable certificate anywhere in the chain, no/encrypted/unparseable key, a key that
  * does not match the first certificate (with a hint when it matches a later one). O(chain).
@@ -111,11 +122,8 @@ export function parseCertificatePair(certPem: string, keyPem: string, files: Tls
   const chain = parseCertificates(certPem, certFile);
   const key = parsePrivateKey(keyPem, keyFile);
   const leaf = chain[0]!;
-  if (!leaf.checkPrivateKey(key)) {
-    const other = chain.findIndex((c, i) => i > 0 && c.checkPrivateKey(key));
-    const hint = other > 0 ? ` (it matches certificate ${other + 1} in the file: the leaf must come first)` : '';
-    throw new CertificateError(CertificateField.Key, keyFile, `${keyFile} does not match the certificate in ${certFile}${hint}`);
-  }
+  const mismatch = keyMismatch(chain, key, files);
+  if (mismatch !== null) throw new CertificateError(CertificateField.Key, keyFile, mismatch);
 
   const { names, ips } = leafIdentities(leaf);
   const notBefore = leaf.validFromDate;
