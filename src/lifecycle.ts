@@ -1,6 +1,7 @@
 // How a running Fairway process answers signals, shared by the single-process form (main.ts),
 // the cluster primary and its workers: SIGTERM/SIGINT drain then exit 0 (a second one exits at
-// once), SIGHUP reloads. It knows nothing of what stopping or reloading does.
+// once), SIGHUP reloads, SIGUSR1 reopens log files (rotation, as nginx). It knows nothing of what
+// stopping, reloading or reopening does.
 
 import { ConfigError, formatIssue } from './config/errors.ts';
 import type { Logger } from './observability/log.ts';
@@ -12,6 +13,8 @@ export interface LifecycleHooks {
   forceStop?(): void;
   /** SIGHUP; null = ignore SIGHUP (a cluster worker: reloads come from its primary). */
   reload: (() => Promise<unknown>) | null;
+  /** SIGUSR1: reopen the access log after rotation. (A listener also keeps Node's inspector off it.) */
+  reopenLogs?(): void;
 }
 
 export interface Running {
@@ -55,6 +58,7 @@ export function runUntilStopped(hooks: LifecycleHooks, log: Logger): Running {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGUSR1', () => hooks.reopenLogs?.());
   const reload = hooks.reload;
   process.on('SIGHUP', () => {
     if (reload === null) return;

@@ -7,12 +7,14 @@ import { createBalancer } from './balancer/index.ts';
 import type { Config } from './config/types.ts';
 import { HealthChecker } from './health/checker.ts';
 import { HealthState } from './health/state.ts';
+import { AccessLog } from './observability/access-log.ts';
 import { EventLog } from './observability/events.ts';
 import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
 import { createHandler, type Generation as RequestGeneration, type HandlerContext } from './server/handler.ts';
 import { Listener } from './server/listener.ts';
+import { compileRoute } from './server/route.ts';
 import { Router } from './server/router.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
@@ -53,6 +55,8 @@ export class Runtime {
   draining: boolean;
   readonly listeners: Listener[];
   admin: AdminServer | null;
+  /** The open access log (null when off); replaced when a reload changes its settings. */
+  accessLog: AccessLog | null;
   private readonly registry: Registry;
   private readonly reloadSource: (() => Config) | null;
   private readonly reusePort: boolean;
@@ -76,6 +80,7 @@ export class Runtime {
     this.draining = false;
     this.listeners = [];
     this.admin = null;
+    this.accessLog = null;
     this.current = this.build(config);
   }
 
@@ -196,6 +201,7 @@ export class Runtime {
     await closed;
     await this.admin?.close();
     await this.registry.closeAll();
+    await this.accessLog?.close();
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
@@ -224,6 +230,21 @@ export class Runtime {
     };
   }
 
+  /** Opens, keeps or replaces the access log for `config` (off the request path). */
+  private accessLogFor(config: Config): AccessLog | null {
+    const want = config.accessLog;
+    const open = this.accessLog;
+    if (open !== null && want !== null && open.config.path === want.path && open.config.format === want.format) return open;
+    if (open !== null) void open.close();
+    this.accessLog = want === null ? null : new AccessLog(want, this.log);
+    return this.accessLog;
+  }
+
+  /** Reopens the access log file (SIGUSR1, after log rotation). */
+  reopenLogs(): void {
+    this.accessLog?.reopen();
+  }
+
   private build(config: Config): Generation {
     const nextEntries = this.registry.newGeneration();
     const pools = new Map<string, Pool>();
@@ -236,7 +257,15 @@ export class Runtime {
       if (pc.healthCheck !== null) checkers.push(new HealthChecker(pool, pc.healthCheck, this.health, this.log, this.clock));
     }
     this.registry.commit(nextEntries);
-    const router = new Router(config.routes, (r) => pools.get(r.pool)!);
-    return { config, pools, checkers, router, maxBodyBytes: config.server.maxBodyBytes };
+    const router = new Router(config.routes, (r) => compileRoute(r, pools.get(r.pool)!));
+    return {
+      config,
+      pools,
+      checkers,
+      router,
+      maxBodyBytes: config.server.maxBodyBytes,
+      tracing: config.tracing,
+      accessLog: this.accessLogFor(config),
+    };
   }
 }

@@ -165,6 +165,15 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       },
       forceStop: killAll,
       reload: () => source.reload(),
+      reopenLogs: () => {
+        for (const s of slots) {
+          try {
+            s.worker.send({ type: 'reopen' } satisfies ToWorker);
+          } catch {
+            // a worker restarting opens the file anew anyway
+          }
+        }
+      },
     },
     log,
   );

@@ -10,7 +10,8 @@ export type ToWorker =
   | { type: 'metrics'; id: number }
   | { type: 'status'; id: number }
   | { type: 'reload'; id: number; text: string | null }
-  | { type: 'drain' };
+  | { type: 'drain' }
+  | { type: 'reopen' };
 
 export type Reply = { type: 'reply'; id: number; ok: boolean; value?: unknown; issues?: string[]; error?: string };
 

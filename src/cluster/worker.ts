@@ -43,6 +43,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         await rt.close(rt.current.config.shutdown.drainTimeoutMs);
       },
       reload: null, // SIGHUP is the primary's to handle
+      reopenLogs: () => rt.reopenLogs(),
     },
     log,
   );
@@ -51,6 +52,9 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     switch (m.type) {
       case 'drain':
         running.stop('primary asked to drain');
+        return;
+      case 'reopen':
+        rt.reopenLogs();
         return;
       case 'status':
         sendToPrimary({ type: 'reply', id: m.id, ok: true, value: { worker: cluster.worker?.id ?? null, ...rt.status() } });

@@ -57,6 +57,9 @@ export interface ForwardedRequestHeaders {
   contentLength: number;
   /** The request body is chunked (Transfer-Encoding present; it is not forwarded as such). */
   chunked: boolean;
+  /** The client's traceparent / tracestate (W3C Trace Context), not yet in `headers`: the pipeline decides. */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /**
@@ -87,6 +90,8 @@ export function forwardRequestHeaders(
   let hasIdempotencyKey = false;
   let contentLength = -1;
   let chunked = false;
+  let traceparent: string | null = null;
+  let tracestate: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -115,6 +120,13 @@ export function forwardRequestHeaders(
         // llhttp already rejected malformed and conflicting values.
         contentLength = Number(value);
         break;
+      case 'traceparent':
+        // More than one makes it invalid (W3C Trace Context §3.2): a new one is made.
+        traceparent = traceparent === null ? value : '';
+        continue;
+      case 'tracestate':
+        tracestate = tracestate === null ? value : `${tracestate},${value}`;
+        continue;
     }
     out.push(name, value);
   }
@@ -125,7 +137,7 @@ export function forwardRequestHeaders(
     proto,
   );
   if (host !== null) out.push('x-forwarded-host', host);
-  return { headers: out, host, hostCount, hasIdempotencyKey, contentLength, chunked };
+  return { headers: out, host, hostCount, hasIdempotencyKey, contentLength, chunked, traceparent, tracestate };
 }
 
 function mergeTokens(into: Set<string> | null, value: string): Set<string> | null {
@@ -160,4 +172,28 @@ export function forwardResponseHeaders(headers: ResponseHeaders): string[] {
 export function clientAddressOf(remote: string | undefined): string {
   if (remote === undefined) return 'unknown';
   return remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+}
+
+/** Header rules ready to apply: the names to drop (removed and set, lower-case) and what to add. */
+export interface CompiledRules {
+  readonly drop: ReadonlySet<string>;
+  /** Flat [name, value, …] appended after the drop. */
+  readonly add: readonly string[];
+}
+
+/**
+ * Applies compiled rules to a flat [name, value, …] header list in place: drops every field
+ * named in `drop` (any case), then appends the set fields. O(headers).
+ */
+export function applyRules(headers: string[], rules: CompiledRules): void {
+  const drop = rules.drop;
+  let w = 0;
+  for (let r = 0; r < headers.length; r += 2) {
+    const name = headers[r]!;
+    if (drop.has(name) || drop.has(name.toLowerCase())) continue;
+    headers[w++] = name;
+    headers[w++] = headers[r + 1]!;
+  }
+  headers.length = w;
+  for (let i = 0; i < rules.add.length; i++) headers.push(rules.add[i]!);
 }

@@ -3,6 +3,7 @@
 
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { STATUS_OF, type ErrorCode } from '../core/errors.ts';
+import { applyRules, type CompiledRules } from './headers.ts';
 
 const MESSAGES: Readonly<Record<ErrorCode, string>> = {
   'no-route': 'No route matches this request.',
@@ -36,26 +37,11 @@ export function errorBody(code: ErrorCode): Buffer {
 }
 
 /**
- * The same error as a complete raw HTTP/1.1 response that closes the connection: for sockets
- * outside a ServerResponse (parse errors, refused upgrades, CONNECT).
+ * The header fields of the proxy's own response for `code` (flat [name, value, …]): plain text,
+ * its length, x-fairway-error, no-store, and `Retry-After: 1` on a 503; then a route's response
+ * rules when given ("errors the proxy produces on a route get its response headers too").
  */
-export function rawErrorResponse(code: ErrorCode): string {
-  const status = STATUS_OF[code];
-  const body = BODIES.get(code)!;
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-    `content-length: ${body.length}\r\nx-fairway-error: ${code}\r\ncache-control: no-store\r\n` +
-    `${status === 503 ? 'retry-after: 1\r\n' : ''}\r\n${body.toString('latin1')}`
-  );
-}
-
-/**
- * Answers with the proxy's own error for `code`. A 503 carries `Retry-After: 1`.
- * Does nothing if headers were already sent (the caller must abort the socket instead).
- */
-export function respondError(res: ServerResponse, code: ErrorCode, closeConnection = false): void {
-  if (res.headersSent || res.destroyed) return;
-  const status = STATUS_OF[code];
+export function errorHeaders(code: ErrorCode, rules: CompiledRules | null = null): string[] {
   const body = BODIES.get(code)!;
   const headers: string[] = [
     'content-type', 'text/plain; charset=utf-8',
@@ -63,8 +49,31 @@ export function respondError(res: ServerResponse, code: ErrorCode, closeConnecti
     'x-fairway-error', code,
     'cache-control', 'no-store',
   ];
-  if (status === 503) headers.push('retry-after', '1');
+  if (STATUS_OF[code] === 503) headers.push('retry-after', '1');
+  if (rules !== null) applyRules(headers, rules);
+  return headers;
+}
+
+/**
+ * The same error as a complete raw HTTP/1.1 response that closes the connection: for sockets
+ * outside a ServerResponse (parse errors, refused upgrades, CONNECT).
+ */
+export function rawErrorResponse(code: ErrorCode, rules: CompiledRules | null = null): string {
+  const status = STATUS_OF[code];
+  const headers = errorHeaders(code, rules);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}\r\n${BODIES.get(code)!.toString('latin1')}`;
+}
+
+/**
+ * Answers with the proxy's own error for `code` (see errorHeaders). Does nothing if headers
+ * were already sent (the caller must abort the socket instead).
+ */
+export function respondError(res: ServerResponse, code: ErrorCode, closeConnection = false, rules: CompiledRules | null = null): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers = errorHeaders(code, rules);
   if (closeConnection) headers.push('connection', 'close');
-  res.writeHead(status, headers);
-  res.end(body);
+  res.writeHead(STATUS_OF[code], headers);
+  res.end(BODIES.get(code)!);
 }

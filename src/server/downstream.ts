@@ -5,6 +5,7 @@
 
 import type { Duplex, Readable } from 'node:stream';
 import type { ErrorCode } from '../core/errors.ts';
+import type { CompiledRules } from '../proxy/headers.ts';
 
 /** Told once when the client goes away before its response is complete. */
 export interface ClientCloseListener {
@@ -58,8 +59,11 @@ export interface Downstream {
   whenDrained(fn: () => void): void;
   /** Ends the response. */
   sendEnd(): void;
-  /** Answers with the proxy's own error response for `code`; `close` ends the connection after it. */
-  sendError(code: ErrorCode, close: boolean): void;
+  /**
+   * Answers with the proxy's own error response for `code` (proxy/respond.ts errorHeaders, then
+   * the route's response `rules` when there is a route); `close` ends the connection after it.
+   */
+  sendError(code: ErrorCode, close: boolean, rules?: CompiledRules | null): void;
   /** Tears the response down so the client can never take a partial body for a complete one. */
   abort(err: Error): void;
   /**

@@ -1,21 +1,26 @@
 // The state of one client request while the pipeline (handler.ts) runs it: the tries so far,
 // the one `settle` that does every try's bookkeeping, and what happens once a response is
 // accepted (streaming it to the client, its end, a failure mid-body, the client leaving). It owns
-// the rule that every pool.start() gets exactly one pool.finish(), on every path. Which upstream
-// to try and whether to retry is handler.ts.
+// two rules: every pool.start() gets exactly one pool.finish(), and every request ends in exactly
+// one `complete()` (the access log line), on every path. Which upstream to try and whether to
+// retry is handler.ts.
 
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { ErrorCode, Phase, classify, isConnectFailure } from '../core/errors.ts';
+import { ErrorCode, Phase, STATUS_OF, classify, isConnectFailure } from '../core/errors.ts';
 import { Outcome } from '../core/outcome.ts';
 import type { HealthState } from '../health/state.ts';
+import type { AccessLog, AccessRecord } from '../observability/access-log.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import { Attempt, type AttemptSink } from '../proxy/attempt.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
+import { displayOrigin } from '../util/origin.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
+import { applyRules } from '../proxy/headers.ts';
+import type { Route } from './route.ts';
 
 /** What every request needs from the process: built once, shared by all. */
 export interface PipelineContext {
@@ -31,7 +36,14 @@ export interface PipelineContext {
 export interface ExchangeOptions {
   readonly ctx: PipelineContext;
   readonly client: Downstream;
-  readonly pool: Pool;
+  readonly route: Route;
+  /** Clock time the request arrived. */
+  readonly startedAt: number;
+  /** The client's Host (for the access log). */
+  readonly host: string | null;
+  /** The trace id the request travels with; null when it has none. */
+  readonly traceId: string | null;
+  readonly accessLog: AccessLog | null;
   /** What every try sends upstream (path, method, headers, body, timeouts, upgrade). */
   readonly dispatch: Dispatcher.DispatchOptions;
   /** The method is idempotent, or the request carries an Idempotency-Key. */
@@ -49,7 +61,16 @@ export function isFailureStatus(status: number): boolean {
 export class Exchange implements ClientCloseListener, AttemptSink {
   declare readonly ctx: PipelineContext;
   declare readonly client: Downstream;
+  declare readonly route: Route;
   declare readonly pool: Pool;
+  declare readonly startedAt: number;
+  declare readonly host: string | null;
+  declare readonly traceId: string | null;
+  declare readonly accessLog: AccessLog | null;
+  /** Response body bytes sent to the client. */
+  declare bytes: number;
+  /** complete() ran. */
+  declare completed: boolean;
   declare readonly dispatch: Dispatcher.DispatchOptions;
   declare readonly idempotent: boolean;
   declare readonly replayable: boolean;
@@ -67,7 +88,14 @@ export class Exchange implements ClientCloseListener, AttemptSink {
   constructor(opts: ExchangeOptions) {
     this.ctx = opts.ctx;
     this.client = opts.client;
-    this.pool = opts.pool;
+    this.route = opts.route;
+    this.pool = opts.route.pool;
+    this.startedAt = opts.startedAt;
+    this.host = opts.host;
+    this.traceId = opts.traceId;
+    this.accessLog = opts.accessLog;
+    this.bytes = 0;
+    this.completed = false;
     this.dispatch = opts.dispatch;
     this.idempotent = opts.idempotent;
     this.replayable = opts.replayable;
@@ -134,7 +162,31 @@ export class Exchange implements ClientCloseListener, AttemptSink {
     if (this.done) return;
     this.done = true;
     // An unread or partly read request body means the connection cannot be reused.
-    this.client.sendError(code, this.ctx.isDraining() || code === ErrorCode.BodyTooLarge);
+    this.client.sendError(code, this.ctx.isDraining() || code === ErrorCode.BodyTooLarge, this.route.responseHeaders);
+    this.complete(STATUS_OF[code], code);
+  }
+
+  /**
+   * The request is over (answered, failed, or the client left): writes its access log line.
+   * Exactly once per exchange; costs nothing when the access log is off.
+   */
+  complete(status: number, error: string | null): void {
+    if (this.completed) return;
+    this.completed = true;
+    const log = this.accessLog;
+    if (log === null) return;
+    const a = this.current;
+    writeAccess(log, this.client, {
+      host: this.host,
+      status,
+      bytes: this.bytes,
+      durationMs: this.ctx.clock() - this.startedAt,
+      pool: this.pool.name,
+      upstream: a === null ? null : displayOrigin(a.upstream.origin),
+      tries: this.tries,
+      error,
+      traceId: this.traceId,
+    });
   }
 
   // ── once a response is accepted ─────────────────────────────────────────────────────────
@@ -142,6 +194,8 @@ export class Exchange implements ClientCloseListener, AttemptSink {
   /** Streams `a`'s response to the client: the head now, the body as it comes. */
   deliver(a: Attempt, headers: string[]): void {
     const client = this.client;
+    const rules = this.route.responseHeaders;
+    if (rules !== null) applyRules(headers, rules);
     if (this.retryLog !== null) headers.push('x-fairway-retries', this.retryLog);
     if (this.ctx.isDraining()) headers.push('connection', 'close');
     client.sendHead(a.status, headers);
@@ -154,10 +208,14 @@ export class Exchange implements ClientCloseListener, AttemptSink {
     // Upgrade and Connection are hop-by-hop, but a 101 must carry them: the upstream's choice.
     const upgrade = a.headers?.['upgrade'];
     headers.push('connection', 'Upgrade', 'upgrade', typeof upgrade === 'string' ? upgrade : (this.client.upgrade ?? 'websocket'));
-    this.client.tunnel(a.status, headers, a.socket as Duplex, () => this.settle(a, Outcome.Success, 'ok'));
+    this.client.tunnel(a.status, headers, a.socket as Duplex, () => {
+      this.settle(a, Outcome.Success, 'ok');
+      this.complete(a.status, null);
+    });
   }
 
   onAttemptData(a: Attempt, chunk: Buffer): boolean {
+    this.bytes += chunk.length;
     if (this.client.sendChunk(chunk)) return true;
     this.client.whenDrained(a.resume);
     return false;
@@ -167,12 +225,14 @@ export class Exchange implements ClientCloseListener, AttemptSink {
     this.settle(a, isFailureStatus(a.status) ? Outcome.Failure : Outcome.Success, ErrorCode.UpstreamStatus);
     this.done = true;
     this.client.sendEnd();
+    this.complete(a.status, null);
   }
 
   onAttemptError(a: Attempt, err: Error): void {
     if (this.done || this.client.gone) {
       this.done = true;
       this.settle(a, Outcome.Neutral, ErrorCode.ClientAbort);
+      this.complete(CLIENT_CLOSED_STATUS, ErrorCode.ClientAbort);
       return;
     }
     // Bytes already went to the client: never retried, never a truncated body that looks complete.
@@ -181,12 +241,14 @@ export class Exchange implements ClientCloseListener, AttemptSink {
     this.ctx.log.debug({ pool: this.pool.name, upstream: a.upstream.origin, code, err: err.message }, 'response failed mid-body');
     this.done = true;
     this.client.abort(err);
+    this.complete(a.status, code);
   }
 
   /** The client connection closed before its response was complete: stop the running try. */
   onClientClose(): void {
     if (this.done) return;
     this.done = true;
+    this.complete(CLIENT_CLOSED_STATUS, ErrorCode.ClientAbort);
     const a = this.current;
     if (a !== null && !a.settled) {
       // A streaming try ends here (its abort is ignored once discarded); a try the loop still
@@ -198,3 +260,29 @@ export class Exchange implements ClientCloseListener, AttemptSink {
 }
 
 const CLIENT_CLOSED = Object.assign(new Error('client closed'), { code: 'FAIRWAY_CLIENT_CLOSED' });
+
+/** What the access log says of a request whose client left before its response (nginx's 499). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** What the pipeline knows of a finished request beyond the client's own fields. */
+export type RequestSummary = Omit<AccessRecord, 'client' | 'method' | 'path' | 'version' | 'referer' | 'userAgent'>;
+
+/** The header value of `name` (lower-case) in a flat raw list, or null. Only for the access log. */
+function headerOf(raw: readonly string[], name: string): string | null {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]!;
+  return null;
+}
+
+/** Writes one access log line for `client`'s request. */
+export function writeAccess(log: AccessLog, client: Downstream, r: RequestSummary): void {
+  const combined = log.config.format === 'combined';
+  log.write({
+    ...r,
+    client: client.clientAddress,
+    method: client.method,
+    path: client.target,
+    version: client.version,
+    referer: combined ? headerOf(client.rawHeaders, 'referer') : null,
+    userAgent: combined ? headerOf(client.rawHeaders, 'user-agent') : null,
+  });
+}

@@ -6,7 +6,7 @@
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { ErrorCode } from '../core/errors.ts';
-import { clientAddressOf } from '../proxy/headers.ts';
+import { clientAddressOf, type CompiledRules } from '../proxy/headers.ts';
 import { rawErrorResponse, respondError } from '../proxy/respond.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
 
@@ -85,8 +85,8 @@ export class H1Response extends ServerResponse implements Downstream {
     this.end();
   }
 
-  sendError(code: ErrorCode, close: boolean): void {
-    respondError(this, code, close);
+  sendError(code: ErrorCode, close: boolean, rules: CompiledRules | null = null): void {
+    respondError(this, code, close, rules);
   }
 
   abort(err: Error): void {
@@ -180,13 +180,13 @@ export class H1Upgrade implements Downstream {
     this.socket.end();
   }
 
-  sendError(code: ErrorCode): void {
+  sendError(code: ErrorCode, _close = true, rules: CompiledRules | null = null): void {
     if (this.headSent || !this.socket.writable) {
       this.socket.destroy();
       return;
     }
     this.headSent = true;
-    this.socket.end(rawErrorResponse(code));
+    this.socket.end(rawErrorResponse(code, rules));
   }
 
   abort(): void {

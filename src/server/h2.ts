@@ -7,8 +7,8 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHt
 import type { Readable } from 'node:stream';
 import type { ServerLimits } from '../config/types.ts';
 import { ErrorCode, STATUS_OF } from '../core/errors.ts';
-import { clientAddressOf } from '../proxy/headers.ts';
-import { errorBody } from '../proxy/respond.ts';
+import { clientAddressOf, type CompiledRules } from '../proxy/headers.ts';
+import { errorBody, errorHeaders } from '../proxy/respond.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
@@ -148,15 +148,11 @@ export class H2Stream implements Downstream {
     this.stream.end();
   }
 
-  sendError(code: ErrorCode): void {
+  sendError(code: ErrorCode, _close = false, rules: CompiledRules | null = null): void {
     if (this.finished || this.stream.headersSent || this.stream.destroyed) return;
-    const status = STATUS_OF[code];
-    const body = errorBody(code);
-    const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length), 'x-fairway-error', code, 'cache-control', 'no-store'];
-    if (status === 503) headers.push('retry-after', '1');
-    this.sendHead(status, headers);
+    this.sendHead(STATUS_OF[code], errorHeaders(code, rules));
     this.finished = true;
-    this.stream.end(body);
+    this.stream.end(errorBody(code));
   }
 
   abort(): void {

@@ -16,6 +16,7 @@ import { Upstream } from '../pool/upstream.ts';
 import { seededRng } from '../util/rng.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
 import { serve, type HandlerContext } from './handler.ts';
+import { compileRoute } from './route.ts';
 import { Router } from './router.ts';
 
 type Script = 'ok' | '503' | 'refused' | 'reset-before-head' | 'reset-mid-body' | 'hang' | 'error-after-head';
@@ -149,14 +150,14 @@ function setup(n = 3, pool: Record<string, unknown> = {}) {
   const p = new Pool(pc, upstreams, createBalancer('round-robin', { rng: seededRng(3), decayMs: 10_000 }), clock);
   const log = silentLogger();
   const health = new HealthState({ log, clock, events: new EventLog(), currentPool: () => p, currentPools: () => [p] });
-  const router = new Router(config.routes, () => p);
+  const router = new Router(config.routes, (r) => compileRoute(r, p));
   const ctx: HandlerContext = {
     clock,
     rng: seededRng(4),
     log,
     health,
     isDraining: () => false,
-    current: () => ({ router, maxBodyBytes: 0 }),
+    current: () => ({ router, maxBodyBytes: 0, tracing: true, accessLog: null }),
   };
   return { ctx, pool: p, upstreams, dispatchers, plan };
 }
@@ -308,8 +309,9 @@ describe('serve(): the request loop', () => {
 
     const { ctx: routed } = (() => {
       const s = setup(1);
-      const router = new Router([{ host: 'only.test', pathPrefix: null }], () => s.pool);
-      return { ctx: { ...s.ctx, current: () => ({ router, maxBodyBytes: 0 }) } };
+      const only = { ...testConfig({ pools: { web: { upstreams: ['http://127.0.0.1:6001'] } } }).routes[0]!, host: 'only.test' };
+      const router = new Router([only], (r) => compileRoute(r, s.pool));
+      return { ctx: { ...s.ctx, current: () => ({ router, maxBodyBytes: 0, tracing: true, accessLog: null }) } };
     })();
     const other = new RecordingClient();
     await run(routed, other);

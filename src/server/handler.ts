@@ -10,21 +10,28 @@
 
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { ErrorCode, Phase, classify } from '../core/errors.ts';
+import { ErrorCode, Phase, STATUS_OF, classify } from '../core/errors.ts';
 import { Outcome } from '../core/outcome.ts';
+import type { AccessLog } from '../observability/access-log.ts';
 import type { Pool } from '../pool/pool.ts';
 import { Verdict } from '../proxy/attempt.ts';
-import { forwardRequestHeaders, forwardResponseHeaders } from '../proxy/headers.ts';
+import { applyRules, forwardRequestHeaders, forwardResponseHeaders, type CompiledRules } from '../proxy/headers.ts';
 import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
 import { backoffMs, isIdempotent, isRetryable } from '../proxy/retry.ts';
+import { isValidTraceparent, newTraceparent, traceIdOf } from '../proxy/trace.ts';
 import type { Downstream } from './downstream.ts';
-import { Exchange, isFailureStatus, type PipelineContext } from './exchange.ts';
+import { CLIENT_CLOSED_STATUS, Exchange, isFailureStatus, writeAccess, type PipelineContext } from './exchange.ts';
+import { rewritePath, type Route } from './route.ts';
 import { hostname, type Router } from './router.ts';
 
 /** The config generation a request resolves once, at its start, and keeps to its end. */
 export interface Generation {
-  readonly router: Router<Pool>;
+  readonly router: Router<Route>;
   readonly maxBodyBytes: number;
+  /** Create a traceparent for requests without a valid one. */
+  readonly tracing: boolean;
+  /** null = no access log (nothing is built per request for it). */
+  readonly accessLog: AccessLog | null;
 }
 
 export interface HandlerContext extends PipelineContext {
@@ -44,31 +51,39 @@ export function createHandler(ctx: HandlerContext): (client: Downstream) => void
  */
 export async function serve(ctx: HandlerContext, client: Downstream): Promise<void> {
   let ex: Exchange | null = null;
+  const gen = ctx.current();
+  const startedAt = ctx.clock();
   try {
     // ── 1. route and checks ─────────────────────────────────────────────────────────────────
-    const gen = ctx.current();
     const draining = ctx.isDraining();
     const fwd = forwardRequestHeaders(client.rawHeaders, client.clientAddress, client.secure ? 'https' : 'http');
-    if (fwd.hostCount > 1) return client.sendError(ErrorCode.BadRequest, true);
+    if (fwd.hostCount > 1) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, true, null);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
-    if (fwd.host === null && client.version >= 11) return client.sendError(ErrorCode.BadRequest, true);
+    if (fwd.host === null && client.version >= 11) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, true, null);
     // A reverse proxy does not tunnel CONNECT (HTTP/1.1's is refused by the listener itself).
-    if (client.method === 'CONNECT') return client.sendError(ErrorCode.MethodNotAllowed, draining);
-    const path = originFormPath(client.target);
-    if (path === null) return client.sendError(ErrorCode.BadRequest, draining);
-    if (path === '*') return answerAsterisk(client, draining);
-    if (client.upgrade !== null && draining) return client.sendError(ErrorCode.Draining, true);
-    const pool = gen.router.match(hostname(fwd.host ?? undefined), path);
-    if (pool === undefined) return client.sendError(ErrorCode.NoRoute, draining);
+    if (client.method === 'CONNECT') return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.MethodNotAllowed, draining, null);
+    const target = originFormPath(client.target);
+    if (target === null) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, draining, null);
+    if (target === '*') return answerAsterisk(client, draining);
+    if (client.upgrade !== null && draining) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.Draining, true, null);
+    const route = gen.router.match(hostname(fwd.host ?? undefined), target);
+    if (route === undefined) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.NoRoute, draining, null);
+    const pool = route.pool;
     const maxBody = gen.maxBodyBytes;
     // The body is not read: close the connection rather than drain an unwanted upload.
-    if (maxBody > 0 && fwd.contentLength > maxBody) return client.sendError(ErrorCode.BodyTooLarge, true);
+    if (maxBody > 0 && fwd.contentLength > maxBody) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BodyTooLarge, true, route);
 
-    // ── 2. the pool counts the request (retries are budgeted against it) ─────────────────
+    // ── 2. what the upstream sees: path rewrite, header rules, trace context ──────────────
+    const path = route.rewriteFrom === null ? target : rewritePath(target, route.rewriteFrom, route.rewriteTo);
+    const headers = fwd.headers;
+    if (route.requestHeaders !== null) applyRules(headers, route.requestHeaders);
+    const traceId = traceContext(headers, fwd.traceparent, fwd.tracestate, gen.tracing);
+
+    // ── 3. the pool counts the request (retries are budgeted against it) ─────────────────
     pool.counters.requests++;
-    pool.budget.recordRequest(ctx.clock());
+    pool.budget.recordRequest(startedAt);
 
-    // ── 3. the body: none, buffered whole so a retry can send it again, or streamed once ──
+    // ── 4. the body: none, buffered whole so a retry can send it again, or streamed once ──
     const retry = pool.config.retry;
     let body: Buffer | Readable | null = null;
     let replayable = true;
@@ -76,9 +91,9 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
       // -1 (chunked) fits the buffer until proven otherwise.
       if (retry.attempts > 1 && fwd.contentLength <= retry.bufferBytes) {
         const collected = await collectBody(client.body, retry.bufferBytes);
-        if (collected === null) return; // the client went away while sending
+        if (collected === null) return logEarly(ctx, gen, client, startedAt, fwd.host, CLIENT_CLOSED_STATUS, ErrorCode.ClientAbort, pool);
         if (Buffer.isBuffer(collected)) {
-          if (maxBody > 0 && collected.length > maxBody) return client.sendError(ErrorCode.BodyTooLarge, true);
+          if (maxBody > 0 && collected.length > maxBody) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BodyTooLarge, true, route);
           body = collected;
         }
       }
@@ -91,15 +106,26 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
     const dispatch: Dispatcher.DispatchOptions = {
       path,
       method: client.method as Dispatcher.HttpMethod,
-      headers: fwd.headers,
+      headers,
       body,
       headersTimeout: retry.perTryTimeoutMs,
       bodyTimeout: pool.config.timeouts.idleMs,
       upgrade: client.upgrade,
     };
-    ex = new Exchange({ ctx, client, pool, dispatch, idempotent: isIdempotent(client.method, fwd.hasIdempotencyKey), replayable });
+    ex = new Exchange({
+      ctx,
+      client,
+      route,
+      startedAt,
+      host: fwd.host,
+      traceId,
+      accessLog: gen.accessLog,
+      dispatch,
+      idempotent: isIdempotent(client.method, fwd.hasIdempotencyKey),
+      replayable,
+    });
 
-    // ── 4. the attempt loop ───────────────────────────────────────────────────────────────
+    // ── 5. the attempt loop ───────────────────────────────────────────────────────────────
     for (;;) {
       const now = ctx.clock();
       const u = pool.pick(ex.tried, now);
@@ -148,6 +174,36 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
   } catch (err) {
     onBug(ctx, client, ex, err);
   }
+}
+
+/**
+ * W3C Trace Context: a valid incoming traceparent goes on unchanged with its tracestate; a
+ * missing or invalid one (its tracestate with it) is replaced by a new one when tracing is on.
+ * Appends to `headers`; returns the trace id the request travels with, or null.
+ */
+function traceContext(headers: string[], traceparent: string | null, tracestate: string | null, tracing: boolean): string | null {
+  if (traceparent !== null && isValidTraceparent(traceparent)) {
+    headers.push('traceparent', traceparent);
+    if (tracestate !== null) headers.push('tracestate', tracestate);
+    return traceIdOf(traceparent);
+  }
+  if (!tracing) return null;
+  const fresh = newTraceparent();
+  headers.push('traceparent', fresh);
+  return traceIdOf(fresh);
+}
+
+/** Answers a request the pipeline refuses before any try, and logs it. */
+function reject(ctx: HandlerContext, gen: Generation, client: Downstream, startedAt: number, host: string | null, code: ErrorCode, close: boolean, route: Route | null): void {
+  client.sendError(code, close, route?.responseHeaders ?? null);
+  logEarly(ctx, gen, client, startedAt, host, STATUS_OF[code], code, route?.pool ?? null);
+}
+
+/** The access log line of a request that ended before an Exchange existed. */
+function logEarly(ctx: HandlerContext, gen: Generation, client: Downstream, startedAt: number, host: string | null, status: number, error: string | null, pool: Pool | null): void {
+  const log = gen.accessLog;
+  if (log === null) return;
+  writeAccess(log, client, { host, status, bytes: 0, durationMs: ctx.clock() - startedAt, pool: pool?.name ?? null, upstream: null, tries: 0, error, traceId: null });
 }
 
 /**
@@ -200,6 +256,7 @@ function onBug(ctx: HandlerContext, client: Downstream, ex: Exchange | null, err
     }
     if (client.headSent) client.abort(err instanceof Error ? err : new Error(String(err)));
     else client.sendError(ErrorCode.Internal, true);
+    ex?.complete(STATUS_OF[ErrorCode.Internal], ErrorCode.Internal);
   } catch {
     // Nothing sensible is left to do for this request; the process must keep running.
   }
