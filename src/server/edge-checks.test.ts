@@ -191,6 +191,11 @@ describe('checkRequestHead', () => {
     expect(checkRequestHead(head(['Host', 'a'], { url: 'http://b/' }), LIMITS)).toBe(Reject.AbsoluteFormHost);
   });
 
+  it('refuses an Upgrade request with a chunked body, whatever the upgrade', () => {
+    expect(checkRequestHead(head(['Host', 'a', 'Upgrade', 'h2c', 'Transfer-Encoding', 'chunked'], { method: 'POST' }), LIMITS)).toBe(Reject.UpgradeWithChunkedBody);
+    expect(checkRequestHead(head(['Host', 'a', 'Upgrade', 'h2c', 'Content-Length', '5'], { method: 'POST' }), LIMITS)).toBeNull();
+  });
+
   it('counts fields exactly at the limit', () => {
     const fields = (n: number): string[] => ['Host', 'a', ...Array.from({ length: n - 1 }, (_, i) => [`x${i}`, '1']).flat()];
     expect(checkRequestHead(head(fields(100)), LIMITS)).toBeNull();

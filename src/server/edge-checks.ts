@@ -43,6 +43,7 @@ export const Reject = {
   ContentLengthRepeated: rejection(400, 'Content-Length field repeated'),
   ContentLengthMalformed: rejection(400, 'Content-Length is not a decimal number'),
   FramingLookalike: rejection(400, 'Transfer_Encoding or Content_Length field name'),
+  UpgradeWithChunkedBody: rejection(400, 'Upgrade with a chunked body (Node hides its chunk errors)'),
   HostMissing: rejection(400, 'HTTP/1.1 request without Host'),
   HostRepeated: rejection(400, 'Host field repeated'),
   HostInvalid: rejection(400, 'Host is not a valid host[:port]'),
@@ -239,7 +240,8 @@ const scratch: Framing = { teCount: 0, te: null, clCount: 0, cl: null, lookalike
 
 /**
  * Every request-head rule, in this order: version (400/505), target length (414), header count
- * (431), framing (400/501), Host (400), target shape (400), absolute-form host (400). Null
+ * (431), Upgrade with a chunked body (400), framing (400/501), Host (400), target shape (400),
+ * absolute-form host (400). Null
  * means the head may be forwarded. One pass over rawHeaders; allocates nothing (IPv6 literals
  * aside). Cost: see test/edge/edge-checks.bench.ts (docs/edge.md).
  */
@@ -261,6 +263,7 @@ export function checkRequestHead(req: RequestHead, limits: EdgeLimits): EdgeReje
   f.lookalike = false;
   let host: string | null = null;
   let hostCount = 0;
+  let upgrade = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     switch (name.length) {
@@ -268,6 +271,9 @@ export function checkRequestHead(req: RequestHead, limits: EdgeLimits): EdgeReje
         if (equalsLower(name, 'host')) {
           if (hostCount++ === 0) host = raw[i + 1]!;
         }
+        break;
+      case 7:
+        if (equalsLower(name, 'upgrade')) upgrade = true;
         break;
       case 14:
         if (equalsLower(name, 'content-length')) {
@@ -281,7 +287,10 @@ export function checkRequestHead(req: RequestHead, limits: EdgeLimits): EdgeReje
         break;
     }
   }
+  // A request Node parsed as an upgrade and then served plain (shouldUpgradeCallback false) gets
+  // no clientError for a bad chunk: its body would hang (test/edge/llhttp-probes.test.ts).
   const result =
+    (upgrade && f.teCount > 0 ? Reject.UpgradeWithChunkedBody : null) ??
     checkFraming(f, major, minor) ??
     checkHost(host, hostCount, major, minor) ??
     checkTarget(url, req.method, limits.maxUrlBytes) ??

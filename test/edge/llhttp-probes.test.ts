@@ -368,6 +368,18 @@ describe('llhttp: upgrades', () => {
     expect(ws.events).toMatchObject([{ kind: 'upgrade', upgrade: 'websocket' }]);
   });
 
+  it('shouldUpgradeCallback false + a chunked body: a bad chunk raises no clientError, the request just stalls', async () => {
+    const p = await startProbeServer({ ...FAIRWAY_LIKE, shouldUpgradeCallback: () => false });
+    const bad = `${upgrade('h2c', 'Transfer-Encoding: chunked\r\n', 'POST')}5\r\nhello\r\nzz\r\n`;
+    // Half-closing ends it; without the FIN the request waits for the server's timeouts.
+    const r = await p.send(bad);
+    expect(clientErrors(r)).toEqual([]);
+    expect(requests(r)[0]).toMatchObject({ body: null, bodyError: 'ECONNRESET' });
+    expect(r.statuses).toEqual([]);
+    // The same bytes without the upgrade: clientError at once.
+    passedThenRejected(await p.send(post('Transfer-Encoding: chunked\r\n', '5\r\nhello\r\nzz\r\n')), { method: 'POST' }, 'HPE_INVALID_CHUNK_SIZE');
+  });
+
   it('without an upgrade listener, an upgrade request is served as a plain request', async () => {
     const p = await startProbeServer(FAIRWAY_LIKE, undefined, (s) => s.removeAllListeners('upgrade'));
     passed(await p.send(upgrade('h2c')), { upgrade: false });

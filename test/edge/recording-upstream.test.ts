@@ -13,6 +13,7 @@ const H = 'Host: a\r\n';
 describe('parseRequest', () => {
   it.each([
     ['no body', `GET /x HTTP/1.1\r\n${H}\r\n`, 'none', ''],
+    ['an IPv6 Host with a port', 'GET /x HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n', 'none', ''],
     ['Content-Length', `POST /x HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello`, 'content-length', 'hello'],
     ['chunked', `POST /x HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n`, 'chunked', 'hello!'],
     ['chunked, any case', `POST /x HTTP/1.1\r\n${H}transfer-encoding: Chunked\r\n\r\n0\r\n\r\n`, 'chunked', ''],
@@ -38,6 +39,9 @@ describe('parseRequest', () => {
     ['absolute-form', `GET http://a/x HTTP/1.1\r\n${H}\r\n`],
     ['no Host', 'GET /x HTTP/1.1\r\n\r\n'],
     ['two Hosts', `GET /x HTTP/1.1\r\n${H}${H}\r\n`],
+    ['Host "a b"', 'GET /x HTTP/1.1\r\nHost: a b\r\n\r\n'],
+    ['Host "a/b"', 'GET /x HTTP/1.1\r\nHost: a/b\r\n\r\n'],
+    ['an empty Host', 'GET /x HTTP/1.1\r\nHost:\r\n\r\n'],
     ['obs-fold', `GET /x HTTP/1.1\r\n${H}X: a\r\n b\r\n\r\n`],
     ['CL with TE', `POST /x HTTP/1.1\r\n${H}Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
     ['TE gzip, chunked', `POST /x HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`],

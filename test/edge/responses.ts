@@ -114,13 +114,13 @@ export interface RawExchange {
 }
 
 /**
- * Writes `bytes` on a new connection to `url` and reads until the server closes it, or, with
- * `responses: n`, until n final (≥ 200) responses are complete. Never waits longer than
- * `timeoutMs` (then `closed` is false). `halfClose` sends FIN after the bytes.
+ * Writes `bytes` (one write, or one per element) on a new connection to `url` and reads until
+ * the server closes it, or, with `responses: n`, until n final (≥ 200) responses are complete.
+ * Never waits longer than `timeoutMs` (then `closed` is false). `halfClose` sends FIN after.
  */
 export function rawExchange(
   url: string,
-  bytes: string | Buffer,
+  bytes: string | Buffer | readonly (string | Buffer)[],
   opts: { responses?: number; timeoutMs?: number; halfClose?: boolean } = {},
 ): Promise<RawExchange> {
   const u = new URL(url);
@@ -128,7 +128,7 @@ export function rawExchange(
     const chunks: Buffer[] = [];
     let settled = false;
     const s = net.connect(Number(u.port), u.hostname, () => {
-      s.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+      for (const b of Array.isArray(bytes) ? bytes : [bytes]) s.write(typeof b === 'string' ? Buffer.from(b, 'latin1') : (b as Buffer));
       if (opts.halfClose) s.end();
     });
     const finish = (closed: boolean): void => {

@@ -2,7 +2,7 @@
 // bytes into requests with a strict HTTP/1.1 parser of its own (not llhttp, not undici: an
 // independent reading), and answers each request in order with a small valid response or with
 // whatever bytes a test configures (malformed responses included). Anything that is not a
-// well-formed request with no body, one Content-Length or `Transfer-Encoding: chunked` is a
+// well-formed request (one valid Host; no body, one Content-Length or `Transfer-Encoding: chunked`) is a
 // violation: recorded, answered 400, and the connection closed. A request with Connection: close
 // is the last one read on its connection. Closed after each test.
 
@@ -139,6 +139,8 @@ const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field value: VCHAR, obs-text, SP, HTAB; no leading or trailing whitespace after trimming OWS. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const TARGET = /^\/[\x21-\x7e]*$/;
+/** RFC 9110 §7.2 Host = uri-host [ ":" port ]: a reg-name or bracketed IPv6, written out independently of src/. */
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|([A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(:\d{1,5})?$/;
 const MAX_HEAD = 64 * 1024;
 
 /**
@@ -172,6 +174,7 @@ export function parseRequest(buf: Buffer): Parsed {
   }
   const named = (n: string): string[] => headers.filter(([k]) => k.toLowerCase() === n).map(([, v]) => v);
   if (named('host').length !== 1) return { reason: `${named('host').length} Host fields` };
+  if (!HOST.test(named('host')[0]!)) return { reason: `Host not a host[:port]: ${JSON.stringify(named('host')[0])}` };
   if (headers.some(([k]) => /^(transfer_encoding|content_length)$/i.test(k))) return { reason: 'framing look-alike field' };
   const te = named('transfer-encoding');
   const cl = named('content-length');
