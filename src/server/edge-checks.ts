@@ -126,8 +126,14 @@ export function checkAbsoluteFormHost(url: string | undefined, host: string | nu
 export function checkHost(host: string | null, count: number, major: number, minor: number): EdgeRejection | null {
   if (count > 1) return Reject.HostRepeated;
   if (host === null) return major === 1 && minor >= 1 ? Reject.HostMissing : null;
-  return isValidHost(host) ? null : Reject.HostInvalid;
+  if (host === lastValidHost) return null;
+  if (!isValidHost(host)) return Reject.HostInvalid;
+  lastValidHost = host;
+  return null;
 }
+
+/** The last Host found valid: most requests repeat it, and comparing is cheaper than parsing. */
+let lastValidHost: string | null = null;
 
 // ── framing ───────────────────────────────────────────────────────────────────────────────────
 

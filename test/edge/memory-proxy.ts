@@ -5,16 +5,17 @@
 // Knobs (environment): EDGE_MEM_UPSTREAM (required), EDGE_MEM_CHUNKS=1 histograms undici body
 // chunk sizes (diagnostics channel), EDGE_MEM_WRITES=1 counts res.write() results,
 // EDGE_MEM_V8FLAGS passes flags to v8.setFlagsFromString at start, EDGE_MEM_GC_EVERY_MIB=N runs
-// a minor GC after every N MiB written to clients (the experiment behind docs/edge.md §memory).
+// a minor GC after every N MiB written to clients (the experiment behind docs/edge.md §memory),
+// EDGE_MEM_SRC=/path/to/src runs a patched copy of src/ instead of this worktree's.
 
 import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { buildConfig } from '../../src/config/load.ts';
-import { silentLogger } from '../../src/observability/log.ts';
-import { Runtime } from '../../src/runtime.ts';
+import type * as LoadModule from '../../src/config/load.ts';
+import type * as LogModule from '../../src/observability/log.ts';
+import type * as RuntimeModule from '../../src/runtime.ts';
 
 const upstream = process.env['EDGE_MEM_UPSTREAM'];
 if (upstream === undefined) throw new Error('EDGE_MEM_UPSTREAM is required');
@@ -69,6 +70,11 @@ if (process.env['EDGE_MEM_WRITES'] === '1' || gcEveryBytes > 0) {
     return ok;
   };
 }
+
+const src = process.env['EDGE_MEM_SRC'] ?? new URL('../../src', import.meta.url).pathname;
+const { buildConfig } = (await import(`${src}/config/load.ts`)) as typeof LoadModule;
+const { silentLogger } = (await import(`${src}/observability/log.ts`)) as typeof LogModule;
+const { Runtime } = (await import(`${src}/runtime.ts`)) as typeof RuntimeModule;
 
 const config = buildConfig(
   { listen: '127.0.0.1:0', pools: { web: { upstreams: [upstream], retry: { attempts: 1 } } } },

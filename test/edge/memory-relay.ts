@@ -6,6 +6,7 @@
 //   npx node test/edge/memory-relay.ts [--scenario fast|slow|concurrent|all] [--mib 200]
 //        [--rate 20] [--clients 50] [--client-mib 20] [--runs 1] [--node-flags="--max-semi-space-size=1"]
 //        [--v8-flags="--max-semi-space-size=1"] [--gc-every-mib 8] [--chunks] [--writes]
+//        [--src /path/to/patched/src]
 //
 // Prints one line per run: baseline RSS, peak RSS growth, peak external / arrayBuffers / heap,
 // GC counts, and (with --chunks / --writes) undici chunk sizes and res.write() results.
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     'v8-flags': { type: 'string', default: '' },
     'gc-every-mib': { type: 'string', default: '0' },
+    src: { type: 'string', default: '' },
     chunks: { type: 'boolean', default: false },
     writes: { type: 'boolean', default: false },
   },
@@ -95,6 +97,7 @@ async function startProxy(): Promise<Proxy> {
       EDGE_MEM_WRITES: args.writes ? '1' : '0',
       EDGE_MEM_V8FLAGS: args['v8-flags'],
       EDGE_MEM_GC_EVERY_MIB: args['gc-every-mib'],
+      ...(args.src === '' ? {} : { EDGE_MEM_SRC: args.src }),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
