@@ -264,6 +264,7 @@ export class Runtime {
       checkers,
       router,
       maxBodyBytes: config.server.maxBodyBytes,
+      edge: { maxHeaderCount: config.server.maxHeaderCount, maxUrlBytes: config.server.maxUrlBytes },
       tracing: config.tracing,
       accessLog: this.accessLogFor(config),
     };

@@ -30,6 +30,9 @@ export const ErrorCode = {
   BodyTooLarge: 'body-too-large',
   BadRequest: 'bad-request',
   HeadersTooLarge: 'headers-too-large',
+  UrlTooLong: 'url-too-long',
+  NotImplemented: 'not-implemented',
+  VersionNotSupported: 'version-not-supported',
   RequestTimeout: 'request-timeout',
   MethodNotAllowed: 'method-not-allowed',
   ClientAbort: 'client-abort',
@@ -53,6 +56,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   'body-too-large': 413,
   'bad-request': 400,
   'headers-too-large': 431,
+  'url-too-long': 414,
+  'not-implemented': 501,
+  'version-not-supported': 505,
   'request-timeout': 408,
   'method-not-allowed': 405,
   'client-abort': 499,
@@ -90,9 +96,11 @@ export function classify(err: unknown, phase: Phase): ErrorCode {
       return ErrorCode.UpstreamTimeout;
     case 'UND_ERR_BODY_TIMEOUT':
       return ErrorCode.UpstreamIdleTimeout;
+    case 'UND_ERR_SOCKET':
+      // undici's parser-level refusals of a response arrive as socket errors with these messages.
+      return isBadResponseMessage(err) ? ErrorCode.BadResponse : ErrorCode.UpstreamReset;
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
     case 'UND_ERR_DESTROYED':
       return ErrorCode.UpstreamReset;
@@ -100,6 +108,9 @@ export function classify(err: unknown, phase: Phase): ErrorCode {
     case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
     case 'UND_ERR_INFO':
     case 'HPE_INVALID_CONSTANT':
+    case 'UND_ERR_HEADERS_OVERFLOW':
+    case 'ERR_ASSERTION': // undici asserts on a status it cannot parse (e.g. `000`)
+    case 'FAIRWAY_BAD_RESPONSE': // a head the proxy's own checks refused (proxy/response-checks.ts)
       return ErrorCode.BadResponse;
     // undici refused the request itself (e.g. a request target it cannot send): the client's
     // problem, never the upstream's.
@@ -126,6 +137,11 @@ export function classify(err: unknown, phase: Phase): ErrorCode {
       }
       return phase === Phase.Connect ? ErrorCode.ConnectError : ErrorCode.UpstreamReset;
   }
+}
+
+function isBadResponseMessage(err: unknown): boolean {
+  const m = (err as { message?: unknown } | null)?.message;
+  return m === 'bad response' || m === 'bad upgrade';
 }
 
 /** True for failures that mean the upstream refused or could not be reached at all. */

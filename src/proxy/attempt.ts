@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import { Phase } from '../core/errors.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import type { ResponseHeaders } from './headers.ts';
+import { MAX_RESPONSE_FIELDS, responseHeadProblem } from './response-checks.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -31,6 +32,16 @@ export interface AttemptSink {
   onAttemptEnd(a: Attempt): void;
   /** The response failed after it was accepted (bytes may have gone to the client). */
   onAttemptError(a: Attempt, err: Error): void;
+}
+
+/** Header fields in undici's parsed headers (arrays count once per value). Rare path only. */
+function countFields(headers: ResponseHeaders): number {
+  let n = 0;
+  for (const name in headers) {
+    const v = headers[name];
+    n += Array.isArray(v) ? v.length : 1;
+  }
+  return n;
 }
 
 /** `new Promise(capture)` hands out its resolve function without a closure per attempt. */
@@ -129,8 +140,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Controller, status: number, headers: ResponseHeaders): void {
-    if (status < 200) return; // 1xx informational: undici handles 100-continue; not forwarded
+    if (status >= 100 && status < 200) return; // 1xx informational: undici handles 100-continue; not forwarded
     this.controller = controller;
+    // Stricter than undici's parser (response-checks.ts): refused as a malformed response, and the
+    // connection is dropped with the try, so nothing of it can reach another client.
+    const raw = (controller as { rawHeaders?: readonly unknown[] | null }).rawHeaders;
+    const fields = raw == null ? countFields(headers) : raw.length / 2;
+    const problem = responseHeadProblem(status, fields, headers['transfer-encoding'], MAX_RESPONSE_FIELDS);
+    if (problem !== null) {
+      this.phase = Phase.ResponseHeaders;
+      this.status = 0;
+      this.discarded = true;
+      this.error = Object.assign(new Error(`upstream response refused: ${problem}`), { code: 'FAIRWAY_BAD_RESPONSE' });
+      this.decide(Verdict.Failed);
+      controller.abort(this.error);
+      return;
+    }
     this.status = status;
     this.headers = headers;
     this.phase = Phase.ResponseHeaders;

@@ -16,7 +16,20 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Names listed in Connection header values (lower-cased), minus those already hop-by-hop.
+ * Names a client's Connection header may not remove (RFC 9110 §7.6.1 lets it nominate
+ * hop-by-hop fields, not these): Host, the body's framing and the forwarding headers the proxy
+ * sets itself. Naming them is ignored, not an error. O(1), allocates nothing.
+ */
+export function isProtectedFromConnection(lower: string): boolean {
+  return PROTECTED.has(lower);
+}
+const PROTECTED: ReadonlySet<string> = new Set([
+  'host', 'content-length', 'transfer-encoding', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded',
+]);
+
+/**
+ * Names listed in Connection header values (lower-cased), minus those already hop-by-hop and
+ * those it may not remove (isProtectedFromConnection).
  * Returns null when there are none, which is the common case (allocation only when needed).
  */
 export function connectionTokens(values: readonly string[]): Set<string> | null {
@@ -25,7 +38,7 @@ export function connectionTokens(values: readonly string[]): Set<string> | null 
     if (isPlainConnectionValue(value)) continue; // the usual case: nothing to parse or allocate
     for (const raw of value.split(',')) {
       const token = raw.trim().toLowerCase();
-      if (token === '' || token === 'close' || HOP_BY_HOP.has(token)) continue;
+      if (token === '' || token === 'close' || HOP_BY_HOP.has(token) || PROTECTED.has(token)) continue;
       (extra ??= new Set()).add(token);
     }
   }

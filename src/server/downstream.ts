@@ -6,6 +6,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { ErrorCode } from '../core/errors.ts';
 import type { CompiledRules } from '../proxy/headers.ts';
+import type { RequestHead } from './edge-checks.ts';
 
 /** Told once when the client goes away before its response is complete. */
 export interface ClientCloseListener {
@@ -30,6 +31,11 @@ export interface Downstream {
   readonly clientAddress: string;
   /** The request arrived over TLS. */
   readonly secure: boolean;
+  /**
+   * The HTTP/1.x request head as node:http parsed it, for the edge checks Node leaves to the
+   * proxy (edge-checks.ts); null for HTTP/2, whose framing and fields nghttp2 has checked.
+   */
+  readonly head: RequestHead | null;
   /** The request body (read only when the request has one). */
   readonly body: Readable;
   /**

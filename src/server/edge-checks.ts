@@ -5,6 +5,8 @@
 // test/edge/llhttp-probes.test.ts and summarised in docs/edge.md; the character-level grammar is
 // in edge-syntax.ts. No I/O, no responses, no error catalogue: callers map `code` to x-fairway-error.
 
+import { isProtectedFromConnection } from '../proxy/headers.ts';
+import { responseHeadProblem } from '../proxy/response-checks.ts';
 import { authorityEnd, authorityStart, equalsLower, equalsLowerAt, isValidHost, lowerCode, skipOws, tokenEnd } from './edge-syntax.ts';
 
 /** Why a request (or an upstream response) is refused at the edge. Frozen, shared: no allocation. */
@@ -202,18 +204,8 @@ export function checkFraming(f: Framing, major: number, minor: number): EdgeReje
 
 // ── Connection, Upgrade ───────────────────────────────────────────────────────────────────────
 
-/**
- * A name a client's Connection header lists is hop-by-hop and dropped (RFC 9110 §7.6.1),
- * except these: Host, the body's framing and the proxy's own forwarding headers. Naming them
- * must not strip them (hop-by-hop abuse); the request is served as if they were not listed.
- * `lower` is the lower-cased token. O(1), allocates nothing.
- */
-export function isProtectedFromConnection(lower: string): boolean {
-  return PROTECTED.has(lower);
-}
-const PROTECTED: ReadonlySet<string> = new Set([
-  'host', 'content-length', 'transfer-encoding', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded',
-]);
+/** The Connection rule lives with the other header rules (proxy/headers.ts); re-exported for the edge tests. */
+export { isProtectedFromConnection };
 
 /**
  * Whether an upgrade request is tunnelled: only `Upgrade: websocket` (one token, any case) on
@@ -346,9 +338,14 @@ export function checkResponseHead(
   transferEncoding: string | readonly string[] | undefined,
   maxHeaderCount: number,
 ): EdgeRejection | null {
-  if (status < 100 || status > 599) return Reject.ResponseStatus;
-  if (fieldCount > maxHeaderCount) return Reject.ResponseTooManyHeaders;
-  if (transferEncoding === undefined) return null;
-  if (typeof transferEncoding !== 'string') return Reject.ResponseTransferEncoding;
-  return equalsLower(transferEncoding.trim(), 'chunked') ? null : Reject.ResponseTransferEncoding;
+  switch (responseHeadProblem(status, fieldCount, transferEncoding, maxHeaderCount)) {
+    case 'status':
+      return Reject.ResponseStatus;
+    case 'too-many-fields':
+      return Reject.ResponseTooManyHeaders;
+    case 'transfer-encoding':
+      return Reject.ResponseTransferEncoding;
+    default:
+      return null;
+  }
 }

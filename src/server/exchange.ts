@@ -15,6 +15,7 @@ import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import { Attempt, type AttemptSink } from '../proxy/attempt.ts';
+import { noteRelayed } from '../proxy/relay-gc.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
 import { displayOrigin } from '../util/origin.ts';
@@ -216,6 +217,7 @@ export class Exchange implements ClientCloseListener, AttemptSink {
 
   onAttemptData(a: Attempt, chunk: Buffer): boolean {
     this.bytes += chunk.length;
+    noteRelayed(chunk.length);
     if (this.client.sendChunk(chunk)) return true;
     this.client.whenDrained(a.resume);
     return false;

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../core/errors.ts';
 import { clientAddressOf, type CompiledRules } from '../proxy/headers.ts';
 import { rawErrorResponse, respondError } from '../proxy/respond.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
+import type { RequestHead } from './edge-checks.ts';
 
 function versionOf(req: IncomingMessage): number {
   return req.httpVersionMajor * 10 + req.httpVersionMinor;
@@ -47,6 +48,9 @@ export class H1Response extends ServerResponse implements Downstream {
   get body(): Readable {
     return this.req;
   }
+  get head(): RequestHead {
+    return this.req;
+  }
   get upgrade(): string | null {
     return null;
   }
@@ -66,6 +70,8 @@ export class H1Response extends ServerResponse implements Downstream {
   }
 
   sendHead(status: number, headers: string[]): void {
+    // A request that asked to upgrade and is served plain: Node reads nothing more after it.
+    if (this.req.headers.upgrade !== undefined && !hasField(headers, 'connection')) headers.push('connection', 'close');
     this.writeHead(status, headers);
     // Coalesce the head, a small body and its end into one write (one syscall): undici usually
     // delivers all three in the same tick. Uncorked on the next tick, so streaming is unaffected.
@@ -86,6 +92,9 @@ export class H1Response extends ServerResponse implements Downstream {
   }
 
   sendError(code: ErrorCode, close: boolean, rules: CompiledRules | null = null): void {
+    // A refusal that closes the connection condemns it: Node may already have parsed requests
+    // pipelined behind this one, and none of them is served.
+    if (close && this.req.socket !== null) condemn(this.req.socket);
     respondError(this, code, close, rules);
   }
 
@@ -96,6 +105,24 @@ export class H1Response extends ServerResponse implements Downstream {
   tunnel(): void {
     throw new Error('not an upgrade request');
   }
+}
+
+/** Sockets whose connection was refused (an error answered with `Connection: close`). */
+const condemned = new WeakSet<object>();
+
+/** Marks a client connection as refused: nothing more it sends is served. */
+export function condemn(socket: object): void {
+  condemned.add(socket);
+}
+
+/** Whether the connection was refused (the listener drops later requests on it). */
+export function isCondemned(socket: object): boolean {
+  return condemned.has(socket);
+}
+
+function hasField(headers: readonly string[], lower: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lower) return true;
+  return false;
 }
 
 function uncork(res: ServerResponse): void {
@@ -126,6 +153,7 @@ export class H1Upgrade implements Downstream {
   readonly version: number;
   readonly clientAddress: string;
   readonly secure: boolean;
+  readonly head: RequestHead;
   readonly body: Readable;
   readonly upgrade: string | null;
   readonly hasBody: boolean | null;
@@ -144,6 +172,7 @@ export class H1Upgrade implements Downstream {
     this.version = versionOf(req);
     this.clientAddress = clientAddressOf(req.socket?.remoteAddress);
     this.secure = isSecure(req);
+    this.head = req;
     this.body = req;
     this.upgrade = upgrade;
     this.hasBody = null;
@@ -186,6 +215,7 @@ export class H1Upgrade implements Downstream {
       return;
     }
     this.headSent = true;
+    condemn(this.socket);
     this.socket.end(rawErrorResponse(code, rules));
   }
 

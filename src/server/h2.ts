@@ -87,6 +87,7 @@ export class H2Stream implements Downstream {
   readonly version: number;
   readonly clientAddress: string;
   readonly secure: boolean;
+  readonly head: null;
   readonly body: Readable;
   readonly upgrade: string | null;
   /** A body follows the HEADERS frame (its length may be unstated: HTTP/2 has no chunking). */
@@ -103,6 +104,7 @@ export class H2Stream implements Downstream {
     this.version = 20;
     this.clientAddress = clientAddressOf(stream.session?.socket?.remoteAddress);
     this.secure = true;
+    this.head = null;
     this.body = stream;
     this.upgrade = null;
     this.hasBody = (flags & END_STREAM) === 0;

@@ -82,6 +82,7 @@ class RecordingClient implements Downstream {
   version = 11;
   clientAddress = '10.0.0.9';
   secure = false;
+  head = null;
   body = new PassThrough();
   upgrade: string | null = null;
   hasBody: boolean | null = null;
@@ -157,7 +158,7 @@ function setup(n = 3, pool: Record<string, unknown> = {}) {
     log,
     health,
     isDraining: () => false,
-    current: () => ({ router, maxBodyBytes: 0, tracing: true, accessLog: null }),
+    current: () => ({ router, maxBodyBytes: 0, edge: { maxHeaderCount: 100, maxUrlBytes: 8192 }, tracing: true, accessLog: null }),
   };
   return { ctx, pool: p, upstreams, dispatchers, plan };
 }
@@ -311,7 +312,7 @@ describe('serve(): the request loop', () => {
       const s = setup(1);
       const only = { ...testConfig({ pools: { web: { upstreams: ['http://127.0.0.1:6001'] } } }).routes[0]!, host: 'only.test' };
       const router = new Router([only], (r) => compileRoute(r, s.pool));
-      return { ctx: { ...s.ctx, current: () => ({ router, maxBodyBytes: 0, tracing: true, accessLog: null }) } };
+      return { ctx: { ...s.ctx, current: () => ({ router, maxBodyBytes: 0, edge: { maxHeaderCount: 100, maxUrlBytes: 8192 }, tracing: true, accessLog: null }) } };
     })();
     const other = new RecordingClient();
     await run(routed, other);

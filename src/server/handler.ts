@@ -20,6 +20,7 @@ import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
 import { backoffMs, isIdempotent, isRetryable } from '../proxy/retry.ts';
 import { isValidTraceparent, newTraceparent, traceIdOf } from '../proxy/trace.ts';
 import type { Downstream } from './downstream.ts';
+import { Reject, checkHost, checkRequestHead, type EdgeLimits, type EdgeRejection } from './edge-checks.ts';
 import { CLIENT_CLOSED_STATUS, Exchange, isFailureStatus, writeAccess, type PipelineContext } from './exchange.ts';
 import { rewritePath, type Route } from './route.ts';
 import { hostname, type Router } from './router.ts';
@@ -28,6 +29,8 @@ import { hostname, type Router } from './router.ts';
 export interface Generation {
   readonly router: Router<Route>;
   readonly maxBodyBytes: number;
+  /** server.maxHeaderCount and server.maxUrlSize, for the edge checks. */
+  readonly edge: EdgeLimits;
   /** Create a traceparent for requests without a valid one. */
   readonly tracing: boolean;
   /** null = no access log (nothing is built per request for it). */
@@ -56,10 +59,12 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
   try {
     // ── 1. route and checks ─────────────────────────────────────────────────────────────────
     const draining = ctx.isDraining();
+    // What Node's parser lets through and an upstream must never see (edge-checks.ts): version,
+    // target, field count, ambiguous framing, Host. Refused with the connection closed.
+    const head = client.head;
+    const refusal = head !== null ? checkRequestHead(head, gen.edge) : checkH2Head(client, gen.edge);
+    if (refusal !== null) return reject(ctx, gen, client, startedAt, null, refusal.code as ErrorCode, true, null);
     const fwd = forwardRequestHeaders(client.rawHeaders, client.clientAddress, client.secure ? 'https' : 'http');
-    if (fwd.hostCount > 1) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, true, null);
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
-    if (fwd.host === null && client.version >= 11) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, true, null);
     // A reverse proxy does not tunnel CONNECT (HTTP/1.1's is refused by the listener itself).
     if (client.method === 'CONNECT') return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.MethodNotAllowed, draining, null);
     const target = originFormPath(client.target);
@@ -174,6 +179,20 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
   } catch (err) {
     onBug(ctx, client, ex, err);
   }
+}
+
+/**
+ * The edge rules an HTTP/2 request still needs (nghttp2 checked framing and field syntax, and
+ * its header list limits): a valid `:authority`/Host and the target length.
+ */
+function checkH2Head(client: Downstream, limits: EdgeLimits): EdgeRejection | null {
+  let host: string | null = null;
+  let count = 0;
+  const raw = client.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host' && count++ === 0) host = raw[i + 1]!;
+  }
+  return checkHost(host, count, 1, 1) ?? (client.target.length > limits.maxUrlBytes ? Reject.TargetTooLong : null);
 }
 
 /**

@@ -15,21 +15,27 @@ import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { rawErrorResponse } from '../proxy/respond.ts';
 import { CertificateStore } from '../tls/store.ts';
-import { bind, boundPort, boundUrl, clientErrorHandler } from '../util/http-server.ts';
+import { bind, boundPort, boundUrl } from '../util/http-server.ts';
+import { clientErrorRejection, isTunnelledUpgrade } from './edge-checks.ts';
 import type { Downstream } from './downstream.ts';
-import { H1Response, H1Upgrade } from './h1.ts';
+import { H1Response, H1Upgrade, condemn, isCondemned } from './h1.ts';
 import { cancelSession, createH2Server } from './h2.ts';
 
-const CLIENT_ERRORS = {
-  'headers-too-large': ErrorCode.HeadersTooLarge,
-  'request-timeout': ErrorCode.RequestTimeout,
-  'bad-request': ErrorCode.BadRequest,
-} as const;
-
-/** Only WebSocket is tunnelled: any other Upgrade is served as a plain request (Node ≥ 24.9). */
-function isWebSocketUpgrade(req: IncomingMessage): boolean {
-  const v = req.headers.upgrade;
-  return v !== undefined && v.trim().toLowerCase() === 'websocket';
+/**
+ * node:http's 'clientError' (the parser refused the request, or a header/request timeout): the
+ * proxy's own error for it, unless the request is not to blame (a reset) or an answer is already
+ * on its way on that connection, in which case no second response is ever written.
+ */
+function onClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+  // Already refused (its error response is on its way): never a second response.
+  if (isCondemned(socket)) return void socket.end();
+  // A response is being streamed on this connection: it cannot be followed by an error one.
+  if ((socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true) return void socket.destroy();
+  const code = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ErrorCode.RequestTimeout : ((clientErrorRejection(err)?.code ?? null) as ErrorCode | null);
+  if (code === null) return void socket.destroy();
+  condemn(socket);
+  socket.end(rawErrorResponse(code));
 }
 
 export interface ListenerOptions {
@@ -158,14 +164,24 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
       joinDuplicateHeaders: false,
       noDelay: true,
       ServerResponse: H1Response,
-      shouldUpgradeCallback: isWebSocketUpgrade,
+      // Only a WebSocket handshake is tunnelled; any other Upgrade (h2c…) is a plain request.
+      shouldUpgradeCallback: isTunnelledUpgrade,
     },
-    (_req, res) => handle(res),
+    (req, res) => {
+      // Bytes pipelined behind a refused request on the same connection are never served.
+      if (isCondemned(req.socket)) {
+        req.resume();
+        return;
+      }
+      handle(res);
+    },
   );
+  // More fields than allowed are refused while parsing (431), never truncated.
+  server.maxHeadersCount = limits.maxHeaderCount;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Only reached by other upgrades on Node < 24.9 (no shouldUpgradeCallback): served as a
     // plain request on the raw socket when it has no body, refused otherwise.
-    const websocket = isWebSocketUpgrade(req);
+    const websocket = isTunnelledUpgrade(req);
     if (!websocket && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) {
       socket.on('error', () => {});
       socket.end(rawErrorResponse(ErrorCode.BadRequest));
@@ -175,7 +191,7 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
   });
   // Never let a socket error (client reset) become an uncaught exception; answer parse errors
   // with the proxy's own error responses.
-  server.on('clientError', clientErrorHandler((kind) => rawErrorResponse(CLIENT_ERRORS[kind])));
+  server.on('clientError', onClientError);
   // A reverse proxy does not tunnel CONNECT.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => {});
