@@ -13,6 +13,7 @@ import { BALANCERS, REPO_DIR } from './e2e/targets.ts';
 import { countRuns, runThroughput, type ThroughputResult } from './e2e/throughput.ts';
 import { describeMachine } from './lib/machine.ts';
 import { parsePickFigures, runMicro, type MicroRun } from './lib/micro.ts';
+import { materializeBaseline, resolveRef, type BaselineTree } from './lib/baseline.ts';
 import { USAGE, parseBenchArgs, type BenchOptions, type Profile } from './lib/options.ts';
 import { killAllNow, stopAll } from './lib/procs.ts';
 import { select, type Selection } from './lib/select.ts';
@@ -42,7 +43,7 @@ function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): numbe
 
 async function main(opts: BenchOptions): Promise<number> {
   const p = opts.profile;
-  const sel = select(p.mode, opts.only);
+  const sel = select(p.mode, opts.only, { baseline: opts.baseline !== null });
   const scenarioBalancers = p.mode === 'smoke' ? (['round-robin'] as const) : BALANCERS;
   const started = performance.now();
   const loadBefore = os.loadavg();
@@ -75,7 +76,13 @@ async function main(opts: BenchOptions): Promise<number> {
   );
   mkdirSync(RESULTS_DIR, { recursive: true });
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'fairway-bench-'));
+  let baseline: BaselineTree | null = null;
   try {
+    if (opts.baseline !== null && sel.targets.length > 0) {
+      baseline = materializeBaseline(REPO_DIR, opts.baseline, tmpDir);
+      notes.push(`fairway-baseline: git ref \`${baseline.ref}\` = commit ${baseline.commit.slice(0, 12)}, exported with git archive, run with this checkout's node_modules; round-robin, same flags as fairway-round-robin`);
+      progress(`baseline ${baseline.ref} = ${baseline.commit.slice(0, 12)} in ${baseline.dir}`);
+    }
     if (sel.micro) {
       for (const m of p.micro) {
         progress(`${stamp()} micro ${m.script} ${m.args.join(' ')} …`);
@@ -84,7 +91,7 @@ async function main(opts: BenchOptions): Promise<number> {
         progress(`${step()} micro ${m.script}: ${r.status} in ${r.wallS.toFixed(1)} s${r.status === 'missing' ? ` (${r.output})` : ''}`);
       }
     }
-    if (sel.targets.length > 0) throughput = await runThroughput(p, sel.targets, tmpDir, progress, step);
+    if (sel.targets.length > 0) throughput = await runThroughput(p, sel.targets, tmpDir, progress, step, baseline === null ? {} : { baselineDir: baseline.dir });
     if (sel.scenarios.length > 0) scenarios = await runScenarios(p, sel.scenarios, scenarioBalancers, progress, step);
 
     // Profile Fairway when asked, and in a full default run: where does its CPU per request go?
@@ -95,6 +102,7 @@ async function main(opts: BenchOptions): Promise<number> {
     }
   } finally {
     await stopAll();
+    baseline?.remove();
     rmSync(tmpDir, { recursive: true, force: true });
   }
 
@@ -110,6 +118,7 @@ async function main(opts: BenchOptions): Promise<number> {
     throughput,
     scenarios,
     cpuProfile,
+    baseline: baseline === null ? null : { ref: baseline.ref, commit: baseline.commit },
     notes,
   };
   const name = `${machine.date.slice(0, 19).replace(/:/g, '-')}Z-${p.mode}`;
@@ -154,7 +163,8 @@ if (opts.help) {
   process.exit(0);
 }
 try {
-  select(opts.profile.mode, opts.only);
+  select(opts.profile.mode, opts.only, { baseline: opts.baseline !== null });
+  if (opts.baseline !== null) resolveRef(REPO_DIR, opts.baseline);
 } catch (err) {
   process.stderr.write(`bench: ${(err as Error).message}\n`);
   process.exit(2);

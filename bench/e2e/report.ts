@@ -22,6 +22,8 @@ export interface BenchResults {
   throughput: ThroughputResult | null;
   scenarios: ScenarioRow[];
   cpuProfile: ProfileResult | null;
+  /** `--baseline REF`: what target fairway-baseline ran; absent/null when not asked. */
+  baseline?: { ref: string; commit: string } | null;
   notes: string[];
 }
 
@@ -148,6 +150,11 @@ export function checks(r: BenchResults): Check[] {
     const rs = cpuRatios(t, 'undici-dispatch').filter((x) => x.ratio !== null);
     out.push({ target: '(yardstick, no target) Fairway CPU µs/req vs bare undici dispatch', measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
   }
+  // Not a target: the current tree against the --baseline ref, same run, same repeat.
+  if (t !== null && r.baseline != null && t.samples.some((s) => s.target === 'fairway-baseline' && s.result !== null)) {
+    const rs = cpuRatios(t, 'fairway-baseline').filter((x) => x.ratio !== null);
+    out.push({ target: `(comparison, no target) Fairway CPU µs/req vs ${r.baseline.ref} (fairway-baseline)`, measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
+  }
   // 3. ewma p99 ≤ 1/5 round-robin p99 with one slow upstream.
   const slow = (b: string) => r.scenarios.find((s) => s.scenario === 'slow-upstream' && s.balancer === b)?.result?.latencyUs.p99 ?? null;
   const rr = slow('round-robin');
@@ -221,6 +228,42 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
   return lines.join('\n');
 }
 
+/** `--baseline`: the baseline, the current tree and undici-dispatch side by side, paired ratios per workload. */
+function baselineSection(r: BenchResults): string {
+  const t = r.throughput;
+  if (t === null || r.baseline == null) return '';
+  const names = ['fairway-baseline', 'fairway-round-robin', 'undici-dispatch'];
+  const label = (n: string): string => (n === 'fairway-baseline' ? `fairway-baseline (${r.baseline!.ref}, ${r.baseline!.commit.slice(0, 9)})` : n === 'fairway-round-robin' ? `fairway-round-robin (this tree, ${r.machine.commit})` : n);
+  const cpu = (s: Sample): number | null => s.cpuUsPerReq;
+  const rps = (s: Sample): number | null => s.result?.rps ?? null;
+  const body: string[][] = [];
+  for (const w of [...new Set(t.samples.map((s) => s.workload))]) {
+    for (const n of names) {
+      const ok = t.samples.filter((s) => s.workload === w && s.target === n && s.result !== null);
+      if (ok.length === 0) continue;
+      const vs = (base: string, f: (s: Sample) => number | null): string => (base === n ? '1.00×' : ratio(pairedRatio(t.samples, n, base, w, f)));
+      body.push([
+        w,
+        label(n),
+        fix(median(ok.map(cpu))),
+        int(median(ok.map(rps))),
+        vs('undici-dispatch', cpu),
+        vs('fairway-round-robin', cpu),
+        vs('undici-dispatch', rps),
+        vs('fairway-round-robin', rps),
+      ]);
+    }
+  }
+  if (body.length === 0) return '';
+  return [
+    `## Baseline: ${r.baseline.ref} against this tree`,
+    '',
+    'Same run, same upstreams, interleaved (fairway-baseline runs right after fairway-round-robin in every repeat). Medians over repeats; ratios are medians of per-repeat ratios. CPU × fairway-round-robin above 1 means the baseline costs more than this tree.',
+    '',
+    table(['workload', 'target', 'CPU µs/req', 'req/s', 'CPU × undici-dispatch', 'CPU × fairway-round-robin', 'req/s × undici-dispatch', 'req/s × fairway-round-robin'], body),
+  ].join('\n');
+}
+
 /** The whole report as Markdown. */
 export function renderMarkdown(r: BenchResults, svgName: string | null): string {
   const m = r.machine;
@@ -285,6 +328,9 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
     for (const s of failedRuns) out.push(`- run failed: ${s.target} ${s.workload} r${s.repeat}: ${s.error}`);
     if (failedRuns.length > 0) out.push('');
   }
+
+  const base = baselineSection(r);
+  if (base !== '') out.push(base, '');
 
   if (r.scenarios.length > 0) {
     out.push('## Scenarios: what each balancer does');

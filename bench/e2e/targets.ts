@@ -59,16 +59,21 @@ export function directTarget(up: Upstream): Target {
 export interface FairwayOptions {
   /** Extra node flags for the Fairway process, e.g. --cpu-prof. */
   nodeArgs?: readonly string[];
+  /** Tree to run `bin/fairway.js` from (a `--baseline` export); default this checkout. */
+  root?: string;
+  /** Target name; default `fairway-<balancer>`. */
+  name?: string;
 }
 
 /** Fairway in its sidecar form: `fairway --listen 127.0.0.1:0 --upstream … --balancer NAME --admin 127.0.0.1:0`. */
 export async function startFairway(balancer: BalancerName, ups: readonly Upstream[], opts: FairwayOptions = {}): Promise<Target> {
-  const args = [...(opts.nodeArgs ?? []), path.join(REPO_DIR, 'bin', 'fairway.js'), '--listen', '127.0.0.1:0', '--balancer', balancer, '--admin', '127.0.0.1:0'];
+  const root = opts.root ?? REPO_DIR;
+  const args = [...(opts.nodeArgs ?? []), path.join(root, 'bin', 'fairway.js'), '--listen', '127.0.0.1:0', '--balancer', balancer, '--admin', '127.0.0.1:0'];
   for (const u of ups) args.push('--upstream', u.url);
-  const name = `fairway-${balancer}`;
+  const name = opts.name ?? `fairway-${balancer}`;
   const { child } = await startChild(name, NODE, {
     args,
-    cwd: REPO_DIR,
+    cwd: root,
     env: { ...process.env, FAIRWAY_LOG_LEVEL: 'warn' },
     ready: /admin listening on (http:\/\/\S+)/,
     timeoutMs: 15_000,

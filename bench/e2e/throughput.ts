@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runToEnd } from '../lib/procs.ts';
+import { BASELINE_TARGET } from '../lib/select.ts';
 import type { Profile, Workload } from '../lib/options.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
 import {
@@ -59,9 +60,19 @@ export async function runLoad(spec: LoadSpec): Promise<{ result: LoadResult | nu
   return { result: null, error: `load exited ${r.timedOut ? 'on timeout' : (r.code ?? r.signal)}: ${r.stderr.trim().slice(-500)}` };
 }
 
+/** What the matrix needs besides the target names. */
+export interface ThroughputOptions {
+  /** Root of the `--baseline` tree that target `fairway-baseline` runs from. */
+  baselineDir?: string;
+}
+
 /** Starts the named target in front of `ups`; throws if it cannot start. */
-async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string): Promise<Target> {
+async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string, opts: ThroughputOptions): Promise<Target> {
   if (name === 'direct') return directTarget(ups[0]!);
+  if (name === BASELINE_TARGET) {
+    if (opts.baselineDir === undefined) throw new Error(`${name}: no --baseline tree`);
+    return startFairway('round-robin', ups, { root: opts.baselineDir, name });
+  }
   if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups);
   return startPeer(name as PeerName, ups, tmpDir);
 }
@@ -77,6 +88,7 @@ export async function runThroughput(
   tmpDir: string,
   progress: Progress,
   step: () => string,
+  opts: ThroughputOptions = {},
 ): Promise<ThroughputResult> {
   const skipped: { target: string; reason: string }[] = [];
   const targets: Target[] = [];
@@ -93,7 +105,7 @@ export async function runThroughput(
         continue;
       }
       try {
-        targets.push(await startTarget(name, ups, tmpDir));
+        targets.push(await startTarget(name, ups, tmpDir, opts));
       } catch (err) {
         const reason = `failed to start: ${(err as Error).message.split('\n').slice(0, 4).join(' | ')}`;
         skipped.push({ target: name, reason });

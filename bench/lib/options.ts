@@ -98,6 +98,8 @@ export interface BenchOptions {
   only: string[];
   /** --profile: CPU-profile Fairway round-robin regardless of its CPU/request. */
   cpuProfile: boolean;
+  /** --baseline REF: also run Fairway from git ref REF as target `fairway-baseline`; null = not asked. */
+  baseline: string | null;
   help: boolean;
 }
 
@@ -113,6 +115,9 @@ export const USAGE = `npm run bench [-- FLAGS]
   --duration S      measured seconds per throughput run
   --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list where its CPU goes
                     (always on in the default run)
+  --baseline REF    also run Fairway from git ref REF (tag, branch, commit) as target
+                    fairway-baseline, round-robin, interleaved with the others; adds
+                    fairway-round-robin and undici-dispatch so its ratios to both are reported
   -h, --help
 `;
 
@@ -128,6 +133,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       repeats: { type: 'string' },
       duration: { type: 'string' },
       profile: { type: 'boolean' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -145,5 +151,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     profile.measureS = s;
   }
   const only = (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
-  return { profile, only, cpuProfile: values.profile === true, help: values.help === true };
+  const baseline = values.baseline === undefined ? null : values.baseline.trim();
+  if (baseline === '') throw new Error('--baseline needs a git ref (tag, branch or commit)');
+  return { profile, only, cpuProfile: values.profile === true, baseline, help: values.help === true };
 }

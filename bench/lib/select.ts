@@ -13,9 +13,35 @@ export interface Selection {
 
 const FAIRWAY = BALANCERS.map((b) => `fairway-${b}`);
 export const TARGET_NAMES: readonly string[] = ['direct', ...FAIRWAY, ...PEERS];
+/** Fairway from another git ref (`--baseline REF`); only exists when that flag is given. */
+export const BASELINE_TARGET = 'fairway-baseline';
+/** What a baseline is compared with in the same run: added along with it. */
+const BASELINE_COMPANIONS = ['fairway-round-robin', 'undici-dispatch'] as const;
+
+export interface SelectOptions {
+  /** --baseline was given: add `fairway-baseline` and its companions. */
+  baseline?: boolean;
+}
 
 /** Decides the run's contents. `only` names are lower-case. */
-export function select(mode: Mode, only: readonly string[]): Selection {
+export function select(mode: Mode, only: readonly string[], opts: SelectOptions = {}): Selection {
+  const sel = selectNamed(mode, only);
+  if (opts.baseline !== true) {
+    if (only.includes(BASELINE_TARGET)) throw new Error(`--only ${BASELINE_TARGET}: give --baseline REF to say which ref it runs`);
+    return sel;
+  }
+  // fairway-baseline runs right after fairway-round-robin, so the two are measured back to back.
+  const wanted = new Set([...sel.targets, 'direct', ...BASELINE_COMPANIONS]);
+  const targets: string[] = [];
+  for (const t of TARGET_NAMES) {
+    if (!wanted.has(t)) continue;
+    targets.push(t);
+    if (t === 'fairway-round-robin') targets.push(BASELINE_TARGET);
+  }
+  return { ...sel, targets };
+}
+
+function selectNamed(mode: Mode, only: readonly string[]): Selection {
   if (only.length === 0) {
     if (mode === 'smoke') return { micro: true, targets: ['direct', 'fairway-round-robin'], scenarios: ['killed-upstream'] };
     return { micro: true, targets: [...TARGET_NAMES], scenarios: [...SCENARIOS] };
@@ -24,6 +50,7 @@ export function select(mode: Mode, only: readonly string[]): Selection {
   const targets = new Set<string>();
   const scenarios = new Set<ScenarioName>();
   for (const name of only) {
+    if (name === BASELINE_TARGET) continue; // added by select() when --baseline is given
     if (name === 'micro') micro = true;
     else if (name === 'e2e' || name === 'fairway') for (const t of FAIRWAY) targets.add(t);
     else if (name === 'peers') {
