@@ -21,6 +21,8 @@ import { clock } from './lib/stats.ts';
 import { describeVersions } from './lib/versions.ts';
 
 const RESULTS_DIR = path.join(REPO_DIR, 'bench', 'results');
+/** Temp directories (generated configs, the --baseline tree) removed on exit even after SIGINT. */
+const tempDirs = new Set<string>();
 const MICRO_TIMEOUT_MS = 180_000;
 /** Rough wall time of each micro script (for the estimate only). */
 const MICRO_EST_S: Record<string, number> = { 'pick.bench.ts': 45, 'pick-alloc.ts': 13 };
@@ -76,6 +78,7 @@ async function main(opts: BenchOptions): Promise<number> {
   );
   mkdirSync(RESULTS_DIR, { recursive: true });
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'fairway-bench-'));
+  tempDirs.add(tmpDir);
   let baseline: BaselineTree | null = null;
   try {
     if (opts.baseline !== null && sel.targets.length > 0) {
@@ -104,6 +107,7 @@ async function main(opts: BenchOptions): Promise<number> {
     await stopAll();
     baseline?.remove();
     rmSync(tmpDir, { recursive: true, force: true });
+    tempDirs.delete(tmpDir);
   }
 
   const results: BenchResults = {
@@ -180,7 +184,10 @@ const onSignal = (sig: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-process.on('exit', killAllNow);
+process.on('exit', () => {
+  killAllNow();
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 main(opts).then(
   (code) => process.exit(code),
