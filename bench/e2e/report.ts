@@ -150,6 +150,11 @@ export function checks(r: BenchResults): Check[] {
     const rs = cpuRatios(t, 'undici-dispatch').filter((x) => x.ratio !== null);
     out.push({ target: '(yardstick, no target) Fairway CPU µs/req vs bare undici dispatch', measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
   }
+  // The floor of a Node L7 proxy: node:net + llhttp relay (no node:http, no undici dispatcher).
+  if (t !== null && t.samples.some((s) => s.target === 'relay' && s.result !== null) && t.samples.some((s) => s.target === 'fairway-round-robin' && s.result !== null)) {
+    const rs = cpuRatios(t, 'relay').filter((x) => x.ratio !== null);
+    out.push({ target: '(yardstick, no target) Fairway CPU µs/req vs net + llhttp relay', measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
+  }
   // Not a target: the current tree against the --baseline ref, same run, same repeat.
   if (t !== null && r.baseline != null && t.samples.some((s) => s.target === 'fairway-baseline' && s.result !== null)) {
     const rs = cpuRatios(t, 'fairway-baseline').filter((x) => x.ratio !== null);

@@ -16,8 +16,11 @@ const LISTENING = /listening on (http:\/\/\S+)/;
 
 export const BALANCERS = ['round-robin', 'random', 'least-connections', 'ewma'] as const;
 export type BalancerName = (typeof BALANCERS)[number];
-/** Peers, HAProxy first (the peers' baseline). undici-dispatch is the bare design floor, not a product. */
-export const PEERS = ['haproxy', 'nginx', 'undici-dispatch', 'http-proxy-3', 'fastify-http-proxy'] as const;
+/**
+ * Peers, HAProxy first (the peers' baseline). undici-dispatch is the bare design floor, not a
+ * product; relay is the floor of any Node L7 proxy (node:net + llhttp, no node:http, no undici).
+ */
+export const PEERS = ['haproxy', 'nginx', 'undici-dispatch', 'relay', 'http-proxy-3', 'fastify-http-proxy'] as const;
 export type PeerName = (typeof PEERS)[number];
 
 /** Something that serves HTTP on `url`, with the processes whose CPU counts as its cost. */
@@ -117,6 +120,7 @@ export function peerMissing(peer: PeerName): string | null {
     case 'haproxy':
       return findBinary('haproxy') === null ? 'haproxy not found on PATH or in /usr/sbin (apt-get install -y haproxy)' : null;
     case 'undici-dispatch':
+    case 'relay': // parses with undici's llhttp WASM build
       return hasModule('undici') ? null : 'undici is not installed (npm install)';
     case 'http-proxy-3':
       return hasModule('http-proxy-3') ? null : 'http-proxy-3 is not installed (npm install)';
