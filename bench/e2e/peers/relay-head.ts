@@ -1,7 +1,9 @@
 // Output bytes for the relay yardstick: one shared slab where every outgoing head is rewritten
 // (hop-by-hop headers dropped, X-Forwarded-For appended, framing headers re-added) and small
 // bodies are copied after their head, so a head and a small body leave as one Buffer. Owns no
-// sockets and no parsing: the relay feeds it llhttp's spans and writes what `take()` returns.
+// sockets: the relay feeds it llhttp's spans (`parseChunk`) and writes what comes out.
+
+import { LLHTTP, type Parser } from './relay-llhttp.ts';
 
 const SLAB_BYTES = 64 * 1024;
 /** Largest head the relay forwards (request → 431, response → 502 above it), as Node's default. */
@@ -126,6 +128,8 @@ export class HeadWriter {
   partial: Buffer | null;
   /** ", <client address>" for requests (appended to X-Forwarded-For), null for responses. */
   xffAppend: Buffer | null;
+  /** Between begin() and finish(): the head is being written. */
+  open: boolean;
 
   constructor() {
     this.line = Line.None;
@@ -137,10 +141,12 @@ export class HeadWriter {
     this.sawForwardedFor = false;
     this.partial = null;
     this.xffAppend = null;
+    this.open = false;
   }
 
   begin(xffAppend: Buffer | null): void {
     this.xffAppend = xffAppend;
+    this.open = true;
     this.line = Line.None;
     this.hdr = Hdr.None;
     this.sawTransferEncoding = false;
@@ -231,6 +237,7 @@ export class HeadWriter {
     if (chunked) putAll(CHUNKED_LINE);
     if (close) putAll(CLOSE_LINE);
     putAll(CRLF);
+    this.open = false;
   }
 
   /** True once the head is larger than MAX_HEAD_BYTES. */
@@ -252,10 +259,45 @@ export function putChunk(chunk: Buffer, from: number, len: number): Buffer | nul
   return chunk.subarray(from, from + len);
 }
 
-export function putCrlf(): void {
-  putAll(CRLF);
-}
 
 export function putLastChunk(): void {
   putAll(LAST_CHUNK);
+}
+
+/** Writes what the slab holds to `send`. */
+export function flush(send: (b: Buffer) => void): void {
+  const b = take();
+  if (b !== null) send(b);
+}
+
+/** One piece of body (re-chunked when `chunked`): small pieces are copied behind the head, large ones written as they are. */
+export function body(chunk: Buffer, from: number, len: number, chunked: boolean, send: (b: Buffer) => void): void {
+  if (chunked) {
+    const big = putChunk(chunk, from, len);
+    if (big === null) return;
+    flush(send);
+    send(big);
+    putAll(CRLF);
+  } else if (len <= COPY_BODY_BYTES) put(chunk, from, len);
+  else {
+    flush(send);
+    send(chunk.subarray(from, from + len));
+  }
+}
+
+/**
+ * Parses `chunk`, sending the output of the parse to `send`, except an unfinished head: that is
+ * kept in `head.partial` and put back before the next chunk. Returns llhttp's errno (on an error
+ * the partial output is dropped). The slab is empty again when this returns.
+ */
+export function parseChunk(parser: Parser, head: HeadWriter, chunk: Buffer, send: (b: Buffer) => void): number {
+  if (head.partial !== null) {
+    putAll(head.partial);
+    head.partial = null;
+  }
+  const ret = parser.execute(chunk);
+  if (ret !== LLHTTP.OK && ret !== LLHTTP.PAUSED) stash();
+  else if (head.open) head.partial = stash();
+  else flush(send);
+  return ret;
 }

@@ -15,10 +15,8 @@
 import net from 'node:net';
 import * as out from './relay-head.ts';
 import { LLHTTP, METHOD_BYTES, METHOD_HEAD, PARSER_TYPE, Parser, type ParserHandler } from './relay-llhttp.ts';
+import { CB_ERROR, Origin, type Downstream, type UpConn } from './relay-upstream.ts';
 
-/** Upstream sockets per upstream, as undici-dispatch's Pool `connections`. */
-const MAX_PER_ORIGIN = 128;
-const CB_ERROR = -1;
 const BAD_GATEWAY = Buffer.from('HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nbad gateway\n');
 const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
 const TOO_LARGE = Buffer.from('HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
@@ -35,249 +33,8 @@ function xffFor(address: string): { append: Buffer; line: Buffer } {
   return x;
 }
 
-/** Writes one Buffer of body (or re-chunked body) output; small pieces go into the slab instead. */
-function body(chunk: Buffer, from: number, len: number, chunked: boolean, send: (b: Buffer) => void): void {
-  if (chunked) {
-    const big = out.putChunk(chunk, from, len);
-    if (big === null) return;
-    flush(send);
-    send(big);
-    out.putCrlf();
-  } else if (len <= out.COPY_BODY_BYTES) out.put(chunk, from, len);
-  else {
-    flush(send);
-    send(chunk.subarray(from, from + len));
-  }
-}
-
-function flush(send: (b: Buffer) => void): void {
-  const b = out.take();
-  if (b !== null) send(b);
-}
-
-/** One upstream: its idle sockets (a stack: the warmest is reused) and the clients waiting for one. */
-class Origin {
-  readonly host: string;
-  readonly port: number;
-  readonly idle: UpConn[];
-  open: number;
-  readonly waiters: (Client | null)[];
-  waitHead: number;
-
-  constructor(url: string) {
-    const u = new URL(url);
-    this.host = u.hostname;
-    this.port = Number(u.port || 80);
-    this.idle = [];
-    this.open = 0;
-    this.waiters = [];
-    this.waitHead = 0;
-  }
-
-  /** Hands `c` an idle socket now, or queues it (opening a socket while under the cap). O(1). */
-  acquire(c: Client): void {
-    const u = this.idle.pop();
-    if (u !== undefined) {
-      u.attach(c);
-      return;
-    }
-    this.waiters.push(c);
-    if (this.open < MAX_PER_ORIGIN) {
-      this.open++;
-      new UpConn(this);
-    }
-  }
-
-  /** A socket is free: the oldest live waiter gets it, else it goes idle. */
-  release(u: UpConn): void {
-    const c = this.nextWaiter();
-    if (c === null) this.idle.push(u);
-    else u.attach(c);
-  }
-
-  nextWaiter(): Client | null {
-    while (this.waitHead < this.waiters.length) {
-      const c = this.waiters[this.waitHead]!;
-      this.waiters[this.waitHead++] = null;
-      if (this.waitHead === this.waiters.length) {
-        this.waiters.length = 0;
-        this.waitHead = 0;
-      }
-      if (c !== null && !c.closed) return c;
-    }
-    return null;
-  }
-
-  /** A socket closed: forget it. */
-  remove(u: UpConn): void {
-    this.open--;
-    const i = this.idle.indexOf(u);
-    if (i >= 0) this.idle.splice(i, 1);
-  }
-}
-
-/** One pooled upstream socket and its response parser. */
-class UpConn implements ParserHandler {
-  readonly origin: Origin;
-  readonly socket: net.Socket;
-  readonly parser: Parser;
-  readonly head: out.HeadWriter;
-  client: Client | null;
-  connected: boolean;
-  inHead: boolean;
-  headSent: boolean;
-  chunked: boolean;
-  keepAlive: boolean;
-  status: number;
-  done: boolean;
-  readonly resumeRead: () => void;
-
-  constructor(origin: Origin) {
-    this.origin = origin;
-    this.parser = new Parser(PARSER_TYPE.Response, this);
-    this.head = new out.HeadWriter();
-    this.client = null;
-    this.connected = false;
-    this.inHead = false;
-    this.headSent = false;
-    this.chunked = false;
-    this.keepAlive = false;
-    this.status = 0;
-    this.done = false;
-    this.resumeRead = () => this.socket.resume();
-    this.socket = net.connect({ host: origin.host, port: origin.port, noDelay: true });
-    this.socket.on('connect', () => {
-      this.connected = true;
-      this.origin.release(this);
-    });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('end', () => this.onEnd());
-    this.socket.on('error', () => {});
-    this.socket.on('close', () => this.onClose());
-  }
-
-  attach(c: Client): void {
-    this.client = c;
-    this.inHead = false;
-    this.headSent = false;
-    this.done = false;
-    c.attached(this);
-  }
-
-  onData(chunk: Buffer): void {
-    const c = this.client;
-    if (c === null) {
-      this.socket.destroy(); // bytes on an idle socket: not a response to anything
-      return;
-    }
-    const down = c.socket;
-    down.cork();
-    if (this.head.partial !== null) {
-      out.putAll(this.head.partial);
-      this.head.partial = null;
-    }
-    const ret = this.parser.execute(chunk);
-    if (this.inHead && ret === LLHTTP.OK) this.head.partial = out.stash();
-    else flush(c.send);
-    down.uncork();
-    if (ret === LLHTTP.PAUSED && this.done) {
-      // Anything after the response is a protocol error from a pipelining-1 upstream.
-      const extra = chunk.length - this.parser.stoppedAt > 0;
-      this.finish(c, extra);
-    } else if (ret !== LLHTTP.OK) {
-      out.stash();
-      this.socket.destroy();
-    } else if (down.writableNeedDrain) {
-      this.socket.pause();
-      down.once('drain', this.resumeRead);
-    }
-  }
-
-  /** The upstream closed its side: that ends a close-delimited body. */
-  private onEnd(): void {
-    const c = this.client;
-    if (c === null || !this.headSent) return; // 'close' follows and reports the failure
-    c.socket.cork();
-    const ret = this.parser.finish();
-    flush(c.send);
-    c.socket.uncork();
-    if (ret === LLHTTP.PAUSED && this.done) this.finish(c, true);
-  }
-
-  /** The response is complete: the client goes on, the socket goes back to the pool or closes. */
-  private finish(c: Client, broken: boolean): void {
-    this.client = null;
-    if (this.keepAlive && !broken && c.requestDone) {
-      this.parser.resume();
-      this.origin.release(this);
-    } else this.socket.destroy();
-    c.exchangeDone();
-  }
-
-  private onClose(): void {
-    this.origin.remove(this);
-    this.parser.free();
-    const c = this.client;
-    this.client = null;
-    if (c !== null) c.upstreamFailed(this.headSent);
-    else if (!this.connected) {
-      // Refused or reset while connecting: the waiter this socket was opened for gets a 502.
-      const w = this.origin.nextWaiter();
-      if (w !== null) w.upstreamFailed(false);
-    }
-  }
-
-  onMessageBegin(): number {
-    this.head.begin(null);
-    this.inHead = true;
-    return 0;
-  }
-
-  onSpan(chunk: Buffer, from: number, len: number): number {
-    this.head.statusSpan(this.parser.statusCode(), chunk, from, len);
-    return 0;
-  }
-
-  onHeaderField(chunk: Buffer, from: number, len: number): number {
-    this.head.field(false, this.parser.statusCode(), chunk, from, len);
-    return this.head.tooLarge() ? CB_ERROR : 0;
-  }
-
-  onHeaderValue(chunk: Buffer, from: number, len: number): number {
-    this.head.value(chunk, from, len);
-    return this.head.tooLarge() ? CB_ERROR : 0;
-  }
-
-  onHeadersComplete(status: number, _upgrade: boolean, keepAlive: boolean): number {
-    const c = this.client!;
-    this.inHead = false;
-    this.status = status;
-    this.keepAlive = keepAlive;
-    const informational = status < 200;
-    const hasBody = !(c.isHead || informational || status === 204 || status === 304);
-    // No Content-Length (chunked or close-delimited upstream): re-chunked to an HTTP/1.1 client,
-    // close-delimited to an HTTP/1.0 one (which is closed after every response anyway).
-    this.chunked = hasBody && !this.head.sawContentLength && !c.http10;
-    this.head.finish(false, status, null, this.chunked, !informational && !c.keepAlive);
-    if (!informational) this.headSent = true;
-    return c.isHead ? 1 : 0;
-  }
-
-  onBody(chunk: Buffer, from: number, len: number): number {
-    body(chunk, from, len, this.chunked, this.client!.send);
-    return 0;
-  }
-
-  onMessageComplete(): number {
-    if (this.status < 200) return 0; // 1xx: forwarded; the final response follows
-    if (this.chunked) out.putLastChunk();
-    this.done = true;
-    return LLHTTP.PAUSED;
-  }
-}
-
 /** One client connection and its request parser; one exchange at a time. */
-class Client implements ParserHandler {
+class Client implements ParserHandler, Downstream {
   readonly socket: net.Socket;
   readonly parser: Parser;
   readonly head: out.HeadWriter;
@@ -292,7 +49,6 @@ class Client implements ParserHandler {
   /** Unparsed input that arrived while an exchange was in flight. */
   input: Buffer | null;
   busy: boolean;
-  inHead: boolean;
   requestDone: boolean;
   keepAlive: boolean;
   isHead: boolean;
@@ -315,7 +71,6 @@ class Client implements ParserHandler {
     this.pending = [];
     this.input = null;
     this.busy = false;
-    this.inHead = false;
     this.requestDone = false;
     this.keepAlive = true;
     this.isHead = false;
@@ -340,20 +95,13 @@ class Client implements ParserHandler {
   }
 
   private parse(chunk: Buffer): void {
-    if (this.head.partial !== null) {
-      out.putAll(this.head.partial);
-      this.head.partial = null;
-    }
-    const ret = this.parser.execute(chunk);
-    if (this.inHead && ret === LLHTTP.OK) this.head.partial = out.stash();
-    else flush(this.toUpstream);
+    const ret = out.parseChunk(this.parser, this.head, chunk, this.toUpstream);
     if (ret === LLHTTP.PAUSED) {
       if (this.parser.stoppedAt < chunk.length) {
         this.input = chunk.subarray(this.parser.stoppedAt);
         this.socket.pause();
       }
     } else if (ret !== LLHTTP.OK) {
-      out.stash();
       this.reject(this.tooLarge ? TOO_LARGE : BAD_REQUEST);
     } else if (this.upstream === null ? this.pending.length > 0 : this.upstream.socket.writableNeedDrain) {
       this.socket.pause(); // resumed when attached / on the upstream's drain
@@ -410,7 +158,6 @@ class Client implements ParserHandler {
 
   onMessageBegin(): number {
     this.head.begin(this.xff.append);
-    this.inHead = true;
     this.busy = true;
     this.requestDone = false;
     return 0;
@@ -437,8 +184,8 @@ class Client implements ParserHandler {
   }
 
   onHeadersComplete(_status: number, upgrade: boolean, keepAlive: boolean): number {
-    this.inHead = false;
     if (upgrade || this.parser.method() === CONNECT) {
+      this.head.open = false;
       out.stash();
       this.reject(NOT_IMPLEMENTED);
       return LLHTTP.PAUSED;
@@ -459,7 +206,7 @@ class Client implements ParserHandler {
   }
 
   onBody(chunk: Buffer, from: number, len: number): number {
-    body(chunk, from, len, this.chunked, this.toUpstream);
+    out.body(chunk, from, len, this.chunked, this.toUpstream);
     return 0;
   }
 
