@@ -6,7 +6,10 @@ import type { Machine } from '../lib/machine.ts';
 import type { MicroRun, PickFigure } from '../lib/micro.ts';
 import type { Profile, ScenarioName } from '../lib/options.ts';
 import { fix, int, median, minMax, ratio, usAsMs } from '../lib/stats.ts';
+import type { ConnScaleRow } from './conn-scale.ts';
 import type { ProfileResult } from './profile.ts';
+import { connScaleChecks, connScaleSection, cpuWhereSection, nodeProfilesSection } from './report-floor.ts';
+import type { SyscallRow } from './syscalls.ts';
 import { SCENARIO_TEXT, type ScenarioRow } from './scenarios.ts';
 import type { Sample, ThroughputResult } from './throughput.ts';
 
@@ -22,6 +25,12 @@ export interface BenchResults {
   throughput: ThroughputResult | null;
   scenarios: ScenarioRow[];
   cpuProfile: ProfileResult | null;
+  /** CPU profiles of every Node target (the floor comparison); absent in older results. */
+  nodeProfiles?: ProfileResult[];
+  /** Syscalls per request (strace pass). */
+  syscalls?: SyscallRow[];
+  /** The conn-scale part, when run. */
+  connScale?: { rows: ConnScaleRow[]; skipped: { target: string; reason: string }[] } | null;
   /** `--baseline REF`: what target fairway-baseline ran; absent/null when not asked. */
   baseline?: { ref: string; commit: string } | null;
   notes: string[];
@@ -160,6 +169,8 @@ export function checks(r: BenchResults): Check[] {
     const rs = cpuRatios(t, 'fairway-baseline').filter((x) => x.ratio !== null);
     out.push({ target: `(comparison, no target) Fairway CPU µs/req vs ${r.baseline.ref} (fairway-baseline)`, measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
   }
+  // Connection-scale targets (conn-scale part only).
+  if (r.connScale != null) out.push(...connScaleChecks(r.connScale.rows));
   // 3. ewma p99 ≤ 1/5 round-robin p99 with one slow upstream.
   const slow = (b: string) => r.scenarios.find((s) => s.scenario === 'slow-upstream' && s.balancer === b)?.result?.latencyUs.p99 ?? null;
   const rr = slow('round-robin');
@@ -336,6 +347,16 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
 
   const base = baselineSection(r);
   if (base !== '') out.push(base, '');
+  if (r.throughput !== null) {
+    const where = cpuWhereSection(r.throughput.samples, r.syscalls ?? []);
+    if (where !== '') out.push(where, '');
+  }
+  // With Fairway alone profiled (--profile), its own section below says it all.
+  if ((r.nodeProfiles ?? []).length > 1) out.push(nodeProfilesSection(r.nodeProfiles!, r.throughput?.samples ?? []), '');
+  if (r.connScale != null) {
+    const cs = connScaleSection(r.connScale.rows, r.connScale.skipped, r.profile.connScale);
+    if (cs !== '') out.push(cs, '');
+  }
 
   if (r.scenarios.length > 0) {
     out.push('## Scenarios: what each balancer does');
@@ -361,7 +382,7 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
     else {
       const sm = cp.summary;
       out.push(
-        `${fix(cp.cpuUsPerReq)} µs CPU per request while profiled (the profiler adds overhead); ${fix(sm.busyMs, 0)} ms busy of ${fix(sm.totalMs, 0)} ms profiled (process lifetime, warm-up included). Percentages are of busy time. V8 samples the main thread's wall time, so time the thread spends descheduled inside a syscall (likely on 2 shared cores) is counted in \"native calls\"; /proc CPU time above is the cost that counts. Profile: \`${cp.file}\`.`,
+        `${fix(cp.cpuUsPerReq)} µs CPU per request while profiled (the profiler adds overhead); ${fix(sm.busyMs, 0)} ms busy of ${fix(sm.totalMs, 0)} ms profiled (the measured load run only: start-up and warm-up samples are cut off). Percentages are of busy time. V8 samples the main thread's wall time, so time the thread spends descheduled inside a syscall (likely on 2 shared cores) is counted in \"native calls\"; /proc CPU time above is the cost that counts. Profile: \`${cp.file}\`.`,
       );
       out.push('');
       const fnTable = (rows: { name: string; ms: number; pct: number }[], code = true): string =>

@@ -34,6 +34,10 @@ export interface Sample {
   cpuUsPerReq: number | null;
   /** Target CPU as % of one core over the run. */
   cpuPct: number | null;
+  /** The kernel part (stime) of cpuUsPerReq, µs. */
+  sysCpuUsPerReq: number | null;
+  /** Minor page faults of the target per response. */
+  faultsPerReq: number | null;
   /** All upstreams' CPU per response, µs. */
   upstreamCpuUsPerReq: number | null;
   loadCpuPct: number | null;
@@ -64,17 +68,33 @@ export async function runLoad(spec: LoadSpec): Promise<{ result: LoadResult | nu
 export interface ThroughputOptions {
   /** Root of the `--baseline` tree that target `fairway-baseline` runs from. */
   baselineDir?: string;
+  /** Runs after the measured matrix, while every target is still up (strace pass). */
+  afterMatrix?: (targets: readonly Target[]) => Promise<void>;
+}
+
+export interface StartTargetOptions {
+  baselineDir?: string;
+  /** Extra node flags for a Node target's process (--cpu-prof …). */
+  nodeArgs?: readonly string[];
+  /** Connection cap for nginx / HAProxy configs (conn-scale). */
+  maxConns?: number;
 }
 
 /** Starts the named target in front of `ups`; throws if it cannot start. */
-async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string, opts: ThroughputOptions): Promise<Target> {
+export async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string, opts: StartTargetOptions = {}): Promise<Target> {
+  const nodeArgs = opts.nodeArgs ?? [];
   if (name === 'direct') return directTarget(ups[0]!);
   if (name === BASELINE_TARGET) {
     if (opts.baselineDir === undefined) throw new Error(`${name}: no --baseline tree`);
-    return startFairway('round-robin', ups, { root: opts.baselineDir, name });
+    return startFairway('round-robin', ups, { root: opts.baselineDir, name, nodeArgs });
   }
-  if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups);
-  return startPeer(name as PeerName, ups, tmpDir);
+  if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups, { nodeArgs });
+  return startPeer(name as PeerName, ups, tmpDir, opts.maxConns === undefined ? { nodeArgs } : { nodeArgs, maxConns: opts.maxConns });
+}
+
+/** True for targets that are one Node process (their CPU can be profiled with --cpu-prof). */
+export function isNodeTarget(name: string): boolean {
+  return name.startsWith('fairway-') || name === 'undici-dispatch' || name === 'relay' || name === 'http-proxy-3' || name === 'fastify-http-proxy';
 }
 
 /** Number of load runs the matrix will make (for progress lines and the time estimate). */
@@ -105,7 +125,7 @@ export async function runThroughput(
         continue;
       }
       try {
-        targets.push(await startTarget(name, ups, tmpDir, opts));
+        targets.push(await startTarget(name, ups, tmpDir, opts.baselineDir === undefined ? {} : { baselineDir: opts.baselineDir }));
       } catch (err) {
         const reason = `failed to start: ${(err as Error).message.split('\n').slice(0, 4).join(' | ')}`;
         skipped.push({ target: name, reason });
@@ -126,6 +146,7 @@ export async function runThroughput(
         }
       }
     }
+    if (opts.afterMatrix !== undefined) await opts.afterMatrix(targets);
     for (const t of targets) {
       const rss = samples.filter((s) => s.target === t.name && s.result !== null).map((s) => s.result!.peakRssKiB[0] ?? 0);
       peakRssKiB[t.name] = rss.length === 0 ? null : Math.max(...rss);
@@ -151,13 +172,17 @@ async function measure(t: Target, w: Workload, repeat: number, warmupS: number, 
     probes: [],
   };
   const { result, error } = await runLoad(spec);
-  const sample: Sample = { target: t.name, workload: w.name, repeat, warmupS, result, error, cpuUsPerReq: null, cpuPct: null, upstreamCpuUsPerReq: null, loadCpuPct: null, othersCpuPct: null };
+  const sample: Sample = { target: t.name, workload: w.name, repeat, warmupS, result, error, cpuUsPerReq: null, cpuPct: null, sysCpuUsPerReq: null, faultsPerReq: null, upstreamCpuUsPerReq: null, loadCpuPct: null, othersCpuPct: null };
   if (result !== null) {
     const n = result.ok + result.non2xx;
     const ownCpu = result.cpuS[0] ?? null;
     const upCpu = result.cpuS.reduce<number | null>((sum, c, i) => (sum === null || c === null ? null : upPids.includes(pids[i]!) ? sum + c : sum), 0);
     if (n > 0 && ownCpu !== null) sample.cpuUsPerReq = (ownCpu * 1e6) / n;
     if (ownCpu !== null) sample.cpuPct = (ownCpu / result.elapsedS) * 100;
+    const ownSys = result.cpuSysS?.[0] ?? null;
+    if (n > 0 && ownSys !== null) sample.sysCpuUsPerReq = (ownSys * 1e6) / n;
+    const faults = result.minorFaults?.[0] ?? null;
+    if (n > 0 && faults !== null) sample.faultsPerReq = faults / n;
     if (n > 0 && upCpu !== null) sample.upstreamCpuUsPerReq = (upCpu * 1e6) / n;
     sample.loadCpuPct = (result.loadCpuS / result.elapsedS) * 100;
     sample.othersCpuPct = othersCpuPct(result);

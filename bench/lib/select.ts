@@ -9,6 +9,10 @@ export interface Selection {
   /** Throughput targets in run order; empty = no throughput matrix. Always starts with "direct". */
   targets: string[];
   scenarios: ScenarioName[];
+  /** The conn-scale part (only when named: it takes minutes). */
+  connScale: boolean;
+  /** `peers` was named: the floor comparison (strace and per-process profiles follow it). */
+  peers: boolean;
 }
 
 const FAIRWAY = BALANCERS.map((b) => `fairway-${b}`);
@@ -43,17 +47,21 @@ export function select(mode: Mode, only: readonly string[], opts: SelectOptions 
 
 function selectNamed(mode: Mode, only: readonly string[]): Selection {
   if (only.length === 0) {
-    if (mode === 'smoke') return { micro: true, targets: ['direct', 'fairway-round-robin'], scenarios: ['killed-upstream'] };
-    return { micro: true, targets: [...TARGET_NAMES], scenarios: [...SCENARIOS] };
+    if (mode === 'smoke') return { micro: true, targets: ['direct', 'fairway-round-robin'], scenarios: ['killed-upstream'], connScale: false, peers: false };
+    return { micro: true, targets: [...TARGET_NAMES], scenarios: [...SCENARIOS], connScale: false, peers: true };
   }
   let micro = false;
+  let connScale = false;
+  let peers = false;
   const targets = new Set<string>();
   const scenarios = new Set<ScenarioName>();
   for (const name of only) {
     if (name === BASELINE_TARGET) continue; // added by select() when --baseline is given
     if (name === 'micro') micro = true;
+    else if (name === 'conn-scale') connScale = true;
     else if (name === 'e2e' || name === 'fairway') for (const t of FAIRWAY) targets.add(t);
     else if (name === 'peers') {
+      peers = true;
       targets.add('fairway-round-robin');
       for (const p of PEERS) targets.add(p);
     } else if (name === 'scenarios') for (const s of SCENARIOS) scenarios.add(s);
@@ -61,11 +69,11 @@ function selectNamed(mode: Mode, only: readonly string[]): Selection {
     else if (TARGET_NAMES.includes(name)) targets.add(name);
     else {
       throw new Error(
-        `--only: unknown name '${name}'. Valid: micro, e2e, peers, scenarios, fairway, ${TARGET_NAMES.join(', ')}, ${SCENARIOS.join(', ')}`,
+        `--only: unknown name '${name}'. Valid: micro, e2e, peers, scenarios, conn-scale, fairway, ${TARGET_NAMES.join(', ')}, ${SCENARIOS.join(', ')}`,
       );
     }
   }
   // Keep the canonical order (interleaving A B A B in a stable order); direct is every table's baseline.
   const ordered = targets.size === 0 ? [] : TARGET_NAMES.filter((t) => t === 'direct' || targets.has(t));
-  return { micro, targets: ordered, scenarios: SCENARIOS.filter((s) => scenarios.has(s)) };
+  return { micro, targets: ordered, scenarios: SCENARIOS.filter((s) => scenarios.has(s)), connScale, peers };
 }
