@@ -37,20 +37,21 @@ export function cpuTicksSplit(pid: number): { user: number; sys: number; minflt:
   }
 }
 
-/** Current resident set (VmRSS) of `pid` in KiB, or null. */
-export function rssKiB(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
 
 /** Peak resident set (VmHWM) of `pid` in KiB, or null. */
 export function peakRssKiB(pid: number): number | null {
+  return statusKiB(pid, 'VmHWM');
+}
+
+/** Current resident set (VmRSS) of `pid` in KiB, or null. */
+export function rssKiB(pid: number): number | null {
+  return statusKiB(pid, 'VmRSS');
+}
+
+/** A "<field>: N kB" line of /proc/<pid>/status, or null. */
+function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? null : Number(m[1]);
   } catch {
     return null;
