@@ -48,7 +48,7 @@ function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): numbe
 
 async function main(opts: BenchOptions): Promise<number> {
   const p = opts.profile;
-  const sel = select(p.mode, opts.only, { baseline: opts.baseline !== null });
+  const sel = select(p.mode, opts.only, { baseline: opts.baseline !== null, variants: opts.variants });
   const scenarioBalancers = p.mode === 'smoke' ? (['round-robin'] as const) : BALANCERS;
   const started = performance.now();
   const loadBefore = os.loadavg();
@@ -107,6 +107,7 @@ async function main(opts: BenchOptions): Promise<number> {
     const baselineDir = baseline === null ? undefined : baseline.dir;
     if (sel.targets.length > 0) {
       throughput = await runThroughput(p, sel.targets, tmpDir, progress, step, {
+        variants: opts.variants,
         ...(baselineDir === undefined ? {} : { baselineDir }),
         ...(plan.straceWorkloads.length === 0 ? {} : { afterMatrix: stracePass(p, plan, syscalls, progress, step) }),
       });
@@ -191,7 +192,7 @@ if (opts.help) {
   process.exit(0);
 }
 try {
-  select(opts.profile.mode, opts.only, { baseline: opts.baseline !== null });
+  select(opts.profile.mode, opts.only, { baseline: opts.baseline !== null, variants: opts.variants });
   if (opts.baseline !== null) resolveRef(REPO_DIR, opts.baseline);
 } catch (err) {
   process.stderr.write(`bench: ${(err as Error).message}\n`);

@@ -19,6 +19,20 @@ export interface FloorCheck {
   met: boolean | null;
 }
 
+/** Median over repeats of a/b, where a and b come from the same repeat (measured close in time). */
+export function pairedRatio(samples: readonly Sample[], target: string, base: string, workload: string, f: (s: Sample) => number | null): number | null {
+  const ratios: number[] = [];
+  for (const s of samples) {
+    if (s.target !== target || s.workload !== workload) continue;
+    const b = samples.find((x) => x.target === base && x.workload === workload && x.repeat === s.repeat);
+    if (b === undefined) continue;
+    const va = f(s);
+    const vb = f(b);
+    if (va !== null && vb !== null && vb > 0) ratios.push(va / vb);
+  }
+  return median(ratios);
+}
+
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? ':--' : '--:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
@@ -169,4 +183,30 @@ export function connScaleChecks(rows: readonly ConnScaleRow[]): FloorCheck[] {
     met: fw.rpsLossPct === null ? null : fw.rpsLossPct <= 3,
   };
   return [mem, loss];
+}
+
+/** --variant rows: each variant against its base, paired per repeat. Empty when there are none. */
+export function variantsSection(samples: readonly Sample[]): string {
+  const variants = [...new Set(samples.map((s) => s.target))].filter((t) => t.includes('+'));
+  if (variants.length === 0) return '';
+  const cpu = (s: Sample): number | null => s.cpuUsPerReq;
+  const rps = (s: Sample): number | null => s.result?.rps ?? null;
+  const body: string[][] = [];
+  for (const w of [...new Set(samples.map((s) => s.workload))]) {
+    for (const v of variants) {
+      const base = v.slice(0, v.indexOf('+'));
+      const vc = cpuSplit(samples, v, w).cpu;
+      const bc = cpuSplit(samples, base, w).cpu;
+      if (vc === null || bc === null) continue;
+      const r = pairedRatio(samples, v, base, w, cpu);
+      body.push([w, v, fix(bc), fix(vc), ratio(r), r === null ? '–' : `${((r - 1) * 100).toFixed(1)} %`, ratio(pairedRatio(samples, v, base, w, rps))]);
+    }
+  }
+  return [
+    '## Variants: one change at a time against its base',
+    '',
+    'Each `--variant` runs right after its base in every repeat; ratios are medians of per-repeat ratios (variant ÷ base). A CPU delta smaller than the spread between repeats of the base (see its min–max req/s) is noise.',
+    '',
+    table(['workload', 'variant', 'base CPU µs/req', 'variant CPU µs/req', 'CPU × base', 'CPU Δ', 'req/s × base'], body),
+  ].join('\n');
 }

@@ -8,7 +8,7 @@ import type { Profile, ScenarioName } from '../lib/options.ts';
 import { fix, int, median, minMax, ratio, usAsMs } from '../lib/stats.ts';
 import type { ConnScaleRow } from './conn-scale.ts';
 import type { ProfileResult } from './profile.ts';
-import { connScaleChecks, connScaleSection, cpuWhereSection, nodeProfilesSection } from './report-floor.ts';
+import { connScaleChecks, connScaleSection, cpuWhereSection, nodeProfilesSection, pairedRatio, variantsSection } from './report-floor.ts';
 import type { SyscallRow } from './syscalls.ts';
 import { SCENARIO_TEXT, type ScenarioRow } from './scenarios.ts';
 import type { Sample, ThroughputResult } from './throughput.ts';
@@ -62,20 +62,6 @@ export interface Check {
   target: string;
   measured: string;
   met: boolean | null;
-}
-
-/** Median over repeats of a/b, where a and b come from the same repeat (measured close in time). */
-function pairedRatio(samples: readonly Sample[], target: string, base: string, workload: string, f: (s: Sample) => number | null): number | null {
-  const ratios: number[] = [];
-  for (const s of samples) {
-    if (s.target !== target || s.workload !== workload) continue;
-    const b = samples.find((x) => x.target === base && x.workload === workload && x.repeat === s.repeat);
-    if (b === undefined) continue;
-    const va = f(s);
-    const vb = f(b);
-    if (va !== null && vb !== null && vb > 0) ratios.push(va / vb);
-  }
-  return median(ratios);
 }
 
 export function aggregate(t: ThroughputResult): Row[] {
@@ -347,6 +333,10 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
 
   const base = baselineSection(r);
   if (base !== '') out.push(base, '');
+  if (r.throughput !== null) {
+    const vs = variantsSection(r.throughput.samples);
+    if (vs !== '') out.push(vs, '');
+  }
   if (r.throughput !== null) {
     const where = cpuWhereSection(r.throughput.samples, r.syscalls ?? []);
     if (where !== '') out.push(where, '');

@@ -66,6 +66,8 @@ export interface FairwayOptions {
   root?: string;
   /** Target name; default `fairway-<balancer>`. */
   name?: string;
+  /** Extra environment (--variant). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Fairway in its sidecar form: `fairway --listen 127.0.0.1:0 --upstream … --balancer NAME --admin 127.0.0.1:0`. */
@@ -77,7 +79,7 @@ export async function startFairway(balancer: BalancerName, ups: readonly Upstrea
   const { child } = await startChild(name, NODE, {
     args,
     cwd: root,
-    env: { ...process.env, FAIRWAY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, FAIRWAY_LOG_LEVEL: 'warn', ...opts.env },
     ready: /admin listening on (http:\/\/\S+)/,
     timeoutMs: 15_000,
   });
@@ -195,6 +197,10 @@ export interface PeerOptions {
   nodeArgs?: readonly string[];
   /** nginx worker_connections / HAProxy maxconn (default 4096). */
   maxConns?: number;
+  /** Target name; default the peer's (--variant). */
+  name?: string;
+  /** Extra environment for a Node peer (--variant). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Starts one peer in front of `ups`; `dir` is a temp directory for generated configs. */
@@ -222,9 +228,9 @@ export async function startPeer(peer: PeerName, ups: readonly Upstream[], dir: s
     }
   } else {
     const script = path.join(BENCH_DIR, 'e2e', 'peers', `${peer}.ts`);
-    const started = await startChild(peer, NODE, { args: [...(opts.nodeArgs ?? []), script, ...ups.map((u) => u.url)], ready: LISTENING });
+    const started = await startChild(opts.name ?? peer, NODE, { args: [...(opts.nodeArgs ?? []), script, ...ups.map((u) => u.url)], env: { ...process.env, ...opts.env }, ready: LISTENING });
     child = started.child;
     url = started.match;
   }
-  return { name: peer, kind: 'peer', url, pids: [child.pid], adminUrl: null, stop: () => child.stop('SIGTERM', 3000) };
+  return { name: opts.name ?? peer, kind: 'peer', url, pids: [child.pid], adminUrl: null, stop: () => child.stop('SIGTERM', 3000) };
 }

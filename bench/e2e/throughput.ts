@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runToEnd } from '../lib/procs.ts';
 import { BASELINE_TARGET } from '../lib/select.ts';
+import type { Variant } from '../lib/variants.ts';
 import type { Profile, Workload } from '../lib/options.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
 import {
@@ -68,6 +69,8 @@ export async function runLoad(spec: LoadSpec): Promise<{ result: LoadResult | nu
 export interface ThroughputOptions {
   /** Root of the `--baseline` tree that target `fairway-baseline` runs from. */
   baselineDir?: string;
+  /** --variant targets (copies of Node targets with extra node flags / env). */
+  variants?: readonly Variant[];
   /** Runs after the measured matrix, while every target is still up (strace pass). */
   afterMatrix?: (targets: readonly Target[]) => Promise<void>;
 }
@@ -78,22 +81,29 @@ export interface StartTargetOptions {
   nodeArgs?: readonly string[];
   /** Connection cap for nginx / HAProxy configs (conn-scale). */
   maxConns?: number;
+  /** Extra environment for a Node target (variants). */
+  env?: Readonly<Record<string, string>>;
+  /** Target name when not the base name (variants). */
+  name?: string;
 }
 
 /** Starts the named target in front of `ups`; throws if it cannot start. */
 export async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string, opts: StartTargetOptions = {}): Promise<Target> {
   const nodeArgs = opts.nodeArgs ?? [];
+  const env = opts.env ?? {};
   if (name === 'direct') return directTarget(ups[0]!);
   if (name === BASELINE_TARGET) {
     if (opts.baselineDir === undefined) throw new Error(`${name}: no --baseline tree`);
-    return startFairway('round-robin', ups, { root: opts.baselineDir, name, nodeArgs });
+    return startFairway('round-robin', ups, { root: opts.baselineDir, name: opts.name ?? name, nodeArgs, env });
   }
-  if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups, { nodeArgs });
-  return startPeer(name as PeerName, ups, tmpDir, opts.maxConns === undefined ? { nodeArgs } : { nodeArgs, maxConns: opts.maxConns });
+  if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups, { nodeArgs, env, ...(opts.name === undefined ? {} : { name: opts.name }) });
+  return startPeer(name as PeerName, ups, tmpDir, { nodeArgs, env, ...(opts.maxConns === undefined ? {} : { maxConns: opts.maxConns }), ...(opts.name === undefined ? {} : { name: opts.name }) });
 }
 
 /** True for targets that are one Node process (their CPU can be profiled with --cpu-prof). */
 export function isNodeTarget(name: string): boolean {
+  const plus = name.indexOf('+');
+  if (plus > 0) return isNodeTarget(name.slice(0, plus)); // a --variant of a Node target
   return name.startsWith('fairway-') || name === 'undici-dispatch' || name === 'relay' || name === 'http-proxy-3' || name === 'fastify-http-proxy';
 }
 
@@ -118,14 +128,17 @@ export async function runThroughput(
   try {
     for (const n of ['a', 'b', 'c']) ups.push(await startUpstream(n));
     for (const name of targetNames) {
-      const missing = name === 'direct' || name.startsWith('fairway-') ? null : peerMissing(name as PeerName);
+      const baseName = opts.variants?.find((x) => x.name === name)?.base ?? name;
+      const missing = baseName === 'direct' || baseName.startsWith('fairway-') ? null : peerMissing(baseName as PeerName);
       if (missing !== null) {
         skipped.push({ target: name, reason: missing });
         progress(`${step()} skip ${name}: ${missing}`);
         continue;
       }
       try {
-        targets.push(await startTarget(name, ups, tmpDir, opts.baselineDir === undefined ? {} : { baselineDir: opts.baselineDir }));
+        const v = opts.variants?.find((x) => x.name === name);
+        const base = opts.baselineDir === undefined ? {} : { baselineDir: opts.baselineDir };
+        targets.push(await startTarget(v?.base ?? name, ups, tmpDir, v === undefined ? base : { ...base, nodeArgs: v.nodeArgs, env: v.env, name: v.name }));
       } catch (err) {
         const reason = `failed to start: ${(err as Error).message.split('\n').slice(0, 4).join(' | ')}`;
         skipped.push({ target: name, reason });

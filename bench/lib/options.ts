@@ -2,6 +2,7 @@
 // every duration, repeat count and the subset to run are decided here, nowhere else. Pure.
 
 import { parseArgs } from 'node:util';
+import { parseVariant, type Variant } from './variants.ts';
 
 export const MODES = ['smoke', 'quick', 'default'] as const;
 export type Mode = (typeof MODES)[number];
@@ -114,6 +115,8 @@ export interface BenchOptions {
   cpuProfile: boolean;
   /** --baseline REF: also run Fairway from git ref REF as target `fairway-baseline`; null = not asked. */
   baseline: string | null;
+  /** --variant BASE+TAG=ARGS (repeatable): copies of Node targets with extra node flags / env. */
+  variants: Variant[];
   /** --strace: count syscalls per request of every target (also on with `peers` or a full run when strace exists). */
   strace: boolean;
   help: boolean;
@@ -135,6 +138,9 @@ export const USAGE = `npm run bench [-- FLAGS]
                     strace -c -f (on by default in a full run and with --only peers)
   --idle N          conn-scale: idle connections to hold (default 9900: HAProxy needs 2 fds per
                     connection and the hard open-files limit here is 20000)
+  --variant B+T=A   also run a copy of Node target B named B+T, started with A (space-separated:
+                    --node-flags and KEY=VALUE env), right after B in every repeat; repeatable.
+                    e.g. --variant 'undici-dispatch+semi64=--max-semi-space-size=64'
   --baseline REF    also run Fairway from git ref REF (tag, branch, commit) as target
                     fairway-baseline, round-robin, interleaved with the others; adds
                     fairway-round-robin and undici-dispatch so its ratios to both are reported
@@ -155,6 +161,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       profile: { type: 'boolean' },
       baseline: { type: 'string' },
       strace: { type: 'boolean' },
+      variant: { type: 'string', multiple: true },
       idle: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -180,5 +187,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const only = (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
   const baseline = values.baseline === undefined ? null : values.baseline.trim();
   if (baseline === '') throw new Error('--baseline needs a git ref (tag, branch or commit)');
-  return { profile, only, cpuProfile: values.profile === true, baseline, strace: values.strace === true, help: values.help === true };
+  const variants = (values.variant ?? []).map(parseVariant);
+  return { profile, only, cpuProfile: values.profile === true, baseline, strace: values.strace === true, variants, help: values.help === true };
 }

@@ -25,10 +25,33 @@ const BASELINE_COMPANIONS = ['fairway-round-robin', 'undici-dispatch'] as const;
 export interface SelectOptions {
   /** --baseline was given: add `fairway-baseline` and its companions. */
   baseline?: boolean;
+  /** --variant names (BASE+TAG): each runs right after its base, which is added if missing. */
+  variants?: readonly { name: string; base: string }[];
 }
 
 /** Decides the run's contents. `only` names are lower-case. */
 export function select(mode: Mode, only: readonly string[], opts: SelectOptions = {}): Selection {
+  return withVariants(withBaseline(mode, only, opts), opts.variants ?? []);
+}
+
+/** Adds each variant right after its base (and the base, and direct, when missing). */
+function withVariants(sel: Selection, variants: readonly { name: string; base: string }[]): Selection {
+  if (variants.length === 0) return sel;
+  for (const v of variants) {
+    if (!TARGET_NAMES.includes(v.base) && v.base !== BASELINE_TARGET) throw new Error(`--variant ${v.name}: unknown base target '${v.base}'`);
+    if (v.base === 'direct' || v.base === 'haproxy' || v.base === 'nginx') throw new Error(`--variant ${v.name}: only Node targets take variants`);
+  }
+  const base = sel.targets.length === 0 ? ['direct'] : [...sel.targets];
+  for (const v of variants) if (!base.includes(v.base)) base.push(v.base);
+  const targets: string[] = [];
+  for (const t of base) {
+    targets.push(t);
+    for (const v of variants) if (v.base === t) targets.push(v.name);
+  }
+  return { ...sel, targets };
+}
+
+function withBaseline(mode: Mode, only: readonly string[], opts: SelectOptions): Selection {
   const sel = selectNamed(mode, only);
   if (opts.baseline !== true) {
     if (only.includes(BASELINE_TARGET)) throw new Error(`--only ${BASELINE_TARGET}: give --baseline REF to say which ref it runs`);
