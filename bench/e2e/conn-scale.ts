@@ -147,7 +147,10 @@ async function measureTarget(name: string, ups: readonly Upstream[], spec: ConnS
   let t: Target | null = null;
   let holder: Child | null = null;
   try {
-    const maxConns = Math.max(spec.idle + spec.clients, spec.active) + 40;
+    // HAProxy's maxconn counts client connections (it needs 2 fds each: see ConnScaleSpec.idle);
+    // nginx's worker_connections also counts upstream ones, and when they run out nginx closes
+    // idle keep-alive clients to make room, so it gets headroom.
+    const maxConns = name === 'nginx' ? spec.idle + Math.max(spec.clients, spec.active) + 1000 : Math.max(spec.idle + spec.clients, spec.active) + 40;
     t = await startTarget(name, ups, tmpDir, { maxConns, ...(baselineDir === undefined ? {} : { baselineDir }) });
     const pid = t.pids[0]!;
     const perIdle: number[] = [];

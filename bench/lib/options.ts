@@ -73,7 +73,7 @@ const PROFILES: Record<Mode, Profile> = {
     profileS: 6,
     straceS: 3,
     straceWorkloads: ['13 B × 50 conns', '16 KiB × 50 conns'],
-    connScale: { idle: 9900, clients: 50, active: 1000, measureS: 2, rounds: 2, heapIdle: 2000 },
+    connScale: { idle: 9900, clients: 50, active: 1000, measureS: 3, rounds: 3, heapIdle: 2000 },
   },
   quick: {
     mode: 'quick',
