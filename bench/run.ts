@@ -59,7 +59,7 @@ async function main(opts: BenchOptions): Promise<number> {
   let cpuProfile: BenchResults['cpuProfile'] = null;
   const notes: string[] = [`compared: ${describeVersions(REPO_DIR)}`];
   const plan = floorPlan(p, sel, { strace: opts.strace, cpuProfile: opts.cpuProfile, full: opts.only.length === 0, hasBaseline: opts.baseline !== null });
-  const floor = floorCost(p, plan, sel.targets.length);
+  const floor = floorCost(p, plan, sel.targets);
   if (plan.straceSkipped !== null) notes.push(`syscalls per request not counted: ${plan.straceSkipped}`);
   const syscalls: SyscallRow[] = [];
   let nodeProfiles: ProfileResult[] = [];

@@ -50,8 +50,8 @@ export function floorPlan(p: Profile, sel: Selection, ask: FloorAsk): FloorPlan 
 }
 
 /** Steps and rough seconds the floor passes add (progress lines and the estimate). */
-export function floorCost(p: Profile, plan: FloorPlan, targets: number): { steps: number; seconds: number } {
-  const straceRuns = plan.straceWorkloads.length * Math.max(0, targets - 1);
+export function floorCost(p: Profile, plan: FloorPlan, targets: readonly string[]): { steps: number; seconds: number } {
+  const straceRuns = plan.straceWorkloads.length * Math.max(0, targets.filter((t) => t !== 'direct' && (!t.startsWith('fairway-') || t === 'fairway-round-robin' || t === BASELINE_TARGET)).length);
   const cs = p.connScale;
   const perConnScale = 3 + cs.rounds * (2 * cs.measureS + 1.5 + cs.idle / 2000) + cs.measureS + 2 * cs.measureS + 2 + (cs.heapIdle > 0 ? 15 : 0);
   return {
@@ -65,7 +65,8 @@ export function stracePass(p: Profile, plan: FloorPlan, out: SyscallRow[], progr
   return async (targets) => {
     for (const w of plan.straceWorkloads) {
       for (const t of targets) {
-        if (t.kind === 'direct') continue;
+        // The other balancers share round-robin's I/O path: their syscalls would repeat it.
+        if (t.kind === 'direct' || (t.name.startsWith('fairway-') && t.name !== 'fairway-round-robin' && t.name !== BASELINE_TARGET)) continue;
         const r = await straceRun(t, w, p.straceS);
         out.push(r);
         progress(`${step()} strace ${w.name} ${t.name.padEnd(24)} ${r.error ?? `${r.total.toFixed(2)} syscalls/req (${Math.round(r.rps)} req/s under strace)`}`);
