@@ -7,6 +7,7 @@ import { fix, int, median, ratio, usAsMs } from '../lib/stats.ts';
 import type { ConnScaleRow } from './conn-scale.ts';
 import type { ProfileResult } from './profile.ts';
 import type { SyscallRow } from './syscalls.ts';
+import { KIND } from '../lib/cpuprofile.ts';
 import type { Sample } from './throughput.ts';
 
 /** The workload the profiles run (profile.ts: 13 B, 50 connections). */
@@ -94,7 +95,7 @@ export function nodeProfilesSection(profiles: readonly ProfileResult[], samples:
   if (profiles.length === 0) return '';
   const out: string[] = ['## Where the CPU goes: kinds of work per Node process (CPU profiles, 13 B × 50 conns)', ''];
   out.push(
-    'Each Node target run alone with `--cpu-prof` under 13 B × 50 load; only the samples of the measured run count (start-up and warm-up cut off). Shares are of the main thread\'s busy samples. V8 samples wall time: a thread descheduled inside a syscall (likely on 2 shared cores) is counted as socket syscalls, so that share overstates kernel CPU; the kernel µs/req from /proc above is the CPU cost. "µs/req" is the share × the matrix\'s CPU µs/req (13 B × 50): an estimate, right when the process is not descheduled much.',
+    'Each Node target run alone with `--cpu-prof` under 13 B × 50 load; only the samples of the measured run count (start-up and warm-up cut off). Shares are of the main thread\'s busy samples. V8 samples wall time: a thread descheduled inside a syscall (likely on 2 shared cores) is counted as socket syscalls, so that share overstates kernel CPU; and on a busy 2-core machine a loopback write often wakes its peer, which then preempts the writer, so the thread waits for a CPU "inside" the write. That share is therefore mostly waiting, not CPU. "µs/req" therefore takes the socket row from /proc (the kernel µs/req above) and splits the matrix\'s *user* µs/req (13 B × 50) over the other kinds in proportion to their shares: an estimate (the user-space part of the write calls, such as encoding a header string, is spread over the rest).',
     '',
   );
   const kinds = [...new Set(ok.flatMap((p) => p.summary!.byKind.map((k) => k.name)))];
@@ -107,8 +108,11 @@ export function nodeProfilesSection(profiles: readonly ProfileResult[], samples:
     ...ok.flatMap((p) => {
       const sm = p.summary!;
       const pct = sm.byKind.find((x) => x.name === k)?.pct ?? 0;
-      const { cpu } = cpuSplit(samples, p.target, PROFILED_WORKLOAD);
-      return [fix(pct), fix(cpu === null ? null : (cpu * pct) / 100)];
+      const socket = sm.byKind.find((x) => x.name === KIND.socketIo)?.pct ?? 0;
+      const { cpu, sys } = cpuSplit(samples, p.target, PROFILED_WORKLOAD);
+      const user = cpu === null || sys === null ? null : cpu - sys;
+      const est = k === KIND.socketIo ? sys : user === null || socket >= 100 ? null : (user * pct) / (100 - socket);
+      return [fix(pct), fix(est)];
     }),
   ]);
   out.push(table(head, rows), '');
