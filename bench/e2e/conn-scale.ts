@@ -54,8 +54,13 @@ export interface ConnScaleRow {
   /** First round: RSS before and with the idle connections held. */
   rssBeforeKiB: number | null;
   rssIdleKiB: number | null;
-  /** Median over rounds of (RSS with idle held − RSS before) ÷ idle connections, KiB. */
+  /**
+   * First round only: (RSS with idle held − RSS before) ÷ idle connections, KiB. Later rounds
+   * reuse memory the allocator kept after the first release (RSS rarely shrinks), so they read low.
+   */
   perIdleKiB: number | null;
+  /** The same for later rounds (for the record: how much of it is reused). */
+  perIdleLaterKiB: number[];
   /** Runs without idle connections (rounds + 1) and with them held (rounds). */
   without: RunFigures[];
   withIdle: RunFigures[];
@@ -141,7 +146,7 @@ export function connScaleMissing(name: string): string | null {
 /** One target through the whole sequence. Never throws: a failure is the row's `error`. */
 async function measureTarget(name: string, ups: readonly Upstream[], spec: ConnScaleSpec, tmpDir: string, baselineDir: string | undefined): Promise<ConnScaleRow> {
   const row: ConnScaleRow = {
-    target: name, idleOpen: 0, idleFailed: 0, idleClosedByTarget: null, rssBeforeKiB: null, rssIdleKiB: null, perIdleKiB: null,
+    target: name, idleOpen: 0, idleFailed: 0, idleClosedByTarget: null, rssBeforeKiB: null, rssIdleKiB: null, perIdleKiB: null, perIdleLaterKiB: [],
     without: [], withIdle: [], rpsLossPct: null, activeRun: null, perActiveKiB: null, heap: null, error: null,
   };
   let t: Target | null = null;
@@ -173,7 +178,8 @@ async function measureTarget(name: string, ups: readonly Upstream[], spec: ConnS
       holder = null;
     }
     row.without.push(await closedLoop(t, spec.clients, spec.measureS, 0.5));
-    row.perIdleKiB = median(perIdle);
+    row.perIdleKiB = perIdle[0] ?? null;
+    row.perIdleLaterKiB = perIdle.slice(1);
     row.rpsLossPct = median(row.withIdle.map((b, i) => (1 - b.rps / ((row.without[i]!.rps + row.without[i + 1]!.rps) / 2)) * 100));
     const rssActive0 = await settledRss(pid);
     const active = await withRssPeak(pid, () => closedLoop(t!, spec.active, spec.measureS, 1));

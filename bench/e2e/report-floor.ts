@@ -129,7 +129,7 @@ export function connScaleSection(rows: readonly ConnScaleRow[], skipped: readonl
   const hap = rows.find((r) => r.target === 'haproxy');
   const out: string[] = ['## Connection scale: idle keep-alive connections and many active clients', ''];
   out.push(
-    `Per target, a fresh process; ${spec.rounds} round(s) of: ${spec.clients} clients closed-loop for ${spec.measureS} s (A), ${spec.idle} idle keep-alive connections opened by a separate process (one GET each, then silent), RSS once it settles, ${spec.clients} clients again (B, idle held), idle released; a last A; then ${spec.active} active clients for ${spec.measureS} s. KiB/idle conn = (RSS with idle − RSS before) ÷ idle connections (median over rounds); req/s lost = 1 − B ÷ mean(A before, A after) (median over rounds). HAProxy needs two fds per connection and the hard open-files limit here is 20 000, so ${spec.idle} idle + ${spec.clients} active is what fits it (maxconn ${spec.idle + spec.clients + 40}); nginx gets worker_connections ${spec.idle + Math.max(spec.clients, spec.active) + 1000} (they count its upstream connections too, and when they run out nginx closes idle clients; it preallocates a few hundred bytes per slot at start, which is in "RSS before"). "closed by target" counts held connections the target closed while they were held.`,
+    `Per target, a fresh process; ${spec.rounds} round(s) of: ${spec.clients} clients closed-loop for ${spec.measureS} s (A), ${spec.idle} idle keep-alive connections opened by a separate process (one GET each, then silent), RSS once it settles, ${spec.clients} clients again (B, idle held), idle released; a last A; then ${spec.active} active clients for ${spec.measureS} s. KiB/idle conn = (RSS with idle − RSS before) ÷ idle connections in the first round, on a fresh process (later rounds reuse memory the allocator kept, and read low: "later rounds"); req/s lost = 1 − B ÷ mean(A before, A after) (median over rounds). HAProxy needs two fds per connection and the hard open-files limit here is 20 000, so ${spec.idle} idle + ${spec.clients} active is what fits it (maxconn ${spec.idle + spec.clients + 40}); nginx gets worker_connections ${spec.idle + Math.max(spec.clients, spec.active) + 1000} (they count its upstream connections too, and when they run out nginx closes idle clients; it preallocates a few hundred bytes per slot at start, which is in "RSS before"). "closed by target" counts held connections the target closed while they were held.`,
     '',
   );
   const body = rows.map((r) => [
@@ -139,6 +139,7 @@ export function connScaleSection(rows: readonly ConnScaleRow[], skipped: readonl
     fix(r.rssBeforeKiB === null ? null : r.rssBeforeKiB / 1024),
     fix(r.rssIdleKiB === null ? null : r.rssIdleKiB / 1024),
     fix(r.perIdleKiB, 2),
+    (r.perIdleLaterKiB ?? []).map((x) => fix(x, 2)).join(' / ') || '–',
     hap?.perIdleKiB == null || r.perIdleKiB === null ? '–' : ratio(r.perIdleKiB / hap.perIdleKiB),
     r.without.map((x) => int(x.rps)).join(' / '),
     r.withIdle.map((x) => int(x.rps)).join(' / '),
@@ -150,7 +151,7 @@ export function connScaleSection(rows: readonly ConnScaleRow[], skipped: readonl
     fix(r.perActiveKiB, 1),
   ]);
   out.push(
-    table(['target', 'idle conns', 'closed by target', 'RSS before MiB', 'RSS idle MiB', 'KiB/idle conn', '× HAProxy', `req/s A (${spec.clients})`, 'req/s B (idle held)', 'req/s lost', `req/s ${spec.active} active`, 'p50 ms', 'p99 ms', 'failed', 'KiB/active conn'], body),
+    table(['target', 'idle conns', 'closed by target', 'RSS before MiB', 'RSS idle MiB', 'KiB/idle conn', 'later rounds', '× HAProxy', `req/s A (${spec.clients})`, 'req/s B (idle held)', 'req/s lost', `req/s ${spec.active} active`, 'p50 ms', 'p99 ms', 'failed', 'KiB/active conn'], body),
     '',
   );
   for (const s of skipped) out.push(`- skipped ${s.target}: ${s.reason}`);
