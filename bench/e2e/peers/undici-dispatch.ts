@@ -4,8 +4,9 @@
 // Switches for measuring candidate wins (--variant 'undici-dispatch+TAG=ENV=…'), all off by default:
 //   UD_PIPELINING=N   undici Pool pipelining to the upstreams (default 1)
 //   UD_TIMEOUTS=0     headersTimeout/bodyTimeout 0: no per-request undici fast timers
-//   UD_RAW=1          request headers forwarded from req.rawHeaders as a flat list (node:http
-//                     never builds req.headers), response headers written as a flat list
+//   UD_RAW=1          request headers forwarded from req.rawHeaders as a flat list (no filtered
+//                     copy of req.headers; node:http still builds req.headers to check Host and
+//                     Expect), response headers written as a flat list
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
