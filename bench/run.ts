@@ -6,13 +6,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { aggregate, renderMarkdown, type BenchResults } from './e2e/report.ts';
-import { profileFairway } from './e2e/profile.ts';
+import { runConnScale, type ConnScaleRow } from './e2e/conn-scale.ts';
+import { floorCost, floorPlan, profilePass, stracePass } from './e2e/floor.ts';
+import type { ProfileResult } from './e2e/profile.ts';
+import type { SyscallRow } from './e2e/syscalls.ts';
 import { countScenarioRuns, runScenarios, type ScenarioRow } from './e2e/scenarios.ts';
 import { renderSvg } from './e2e/svg.ts';
 import { BALANCERS, REPO_DIR } from './e2e/targets.ts';
 import { countRuns, runThroughput, type ThroughputResult } from './e2e/throughput.ts';
 import { describeMachine } from './lib/machine.ts';
 import { parsePickFigures, runMicro, type MicroRun } from './lib/micro.ts';
+import { materializeBaseline, resolveRef, type BaselineTree } from './lib/baseline.ts';
 import { USAGE, parseBenchArgs, type BenchOptions, type Profile } from './lib/options.ts';
 import { killAllNow, stopAll } from './lib/procs.ts';
 import { select, type Selection } from './lib/select.ts';
@@ -20,6 +24,8 @@ import { clock } from './lib/stats.ts';
 import { describeVersions } from './lib/versions.ts';
 
 const RESULTS_DIR = path.join(REPO_DIR, 'bench', 'results');
+/** Temp directories (generated configs, the --baseline tree) removed on exit even after SIGINT. */
+const tempDirs = new Set<string>();
 const MICRO_TIMEOUT_MS = 180_000;
 /** Rough wall time of each micro script (for the estimate only). */
 const MICRO_EST_S: Record<string, number> = { 'pick.bench.ts': 45, 'pick-alloc.ts': 13 };
@@ -42,7 +48,7 @@ function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): numbe
 
 async function main(opts: BenchOptions): Promise<number> {
   const p = opts.profile;
-  const sel = select(p.mode, opts.only);
+  const sel = select(p.mode, opts.only, { baseline: opts.baseline !== null, variants: opts.variants });
   const scenarioBalancers = p.mode === 'smoke' ? (['round-robin'] as const) : BALANCERS;
   const started = performance.now();
   const loadBefore = os.loadavg();
@@ -52,8 +58,15 @@ async function main(opts: BenchOptions): Promise<number> {
   let scenarios: ScenarioRow[] = [];
   let cpuProfile: BenchResults['cpuProfile'] = null;
   const notes: string[] = [`compared: ${describeVersions(REPO_DIR)}`];
+  const plan = floorPlan(p, sel, { strace: opts.strace, cpuProfile: opts.cpuProfile, full: opts.only.length === 0, hasBaseline: opts.baseline !== null });
+  const floor = floorCost(p, plan, sel.targets);
+  if (plan.straceSkipped !== null) notes.push(`syscalls per request not counted: ${plan.straceSkipped}`);
+  const syscalls: SyscallRow[] = [];
+  let nodeProfiles: ProfileResult[] = [];
+  let connScale: { rows: ConnScaleRow[]; skipped: { target: string; reason: string }[] } | null = null;
 
   const total =
+    floor.steps +
     (sel.micro ? p.micro.length : 0) +
     (sel.targets.length > 0 ? countRuns(p, sel.targets) : 0) +
     (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios) / BALANCERS.length * scenarioBalancers.length : 0);
@@ -71,11 +84,18 @@ async function main(opts: BenchOptions): Promise<number> {
 
   progress(
     `fairway bench: mode ${p.mode}${opts.only.length > 0 ? `, --only ${opts.only.join(',')}` : ''}; ${machine.nproc} CPU ${machine.cpuModel}; node ${machine.node}; commit ${machine.commit}; ` +
-      `${total} steps, about ${Math.round(estimateS(p, sel, scenarioBalancers.length))} s`,
+      `${total} steps, about ${Math.round(estimateS(p, sel, scenarioBalancers.length) + floor.seconds)} s`,
   );
   mkdirSync(RESULTS_DIR, { recursive: true });
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'fairway-bench-'));
+  tempDirs.add(tmpDir);
+  let baseline: BaselineTree | null = null;
   try {
+    if (opts.baseline !== null && (sel.targets.length > 0 || sel.connScale)) {
+      baseline = materializeBaseline(REPO_DIR, opts.baseline, tmpDir);
+      notes.push(`fairway-baseline: git ref \`${baseline.ref}\` = commit ${baseline.commit.slice(0, 12)}, exported with git archive, run with this checkout's node_modules; round-robin, same flags as fairway-round-robin`);
+      progress(`baseline ${baseline.ref} = ${baseline.commit.slice(0, 12)} in ${baseline.dir}`);
+    }
     if (sel.micro) {
       for (const m of p.micro) {
         progress(`${stamp()} micro ${m.script} ${m.args.join(' ')} …`);
@@ -84,18 +104,32 @@ async function main(opts: BenchOptions): Promise<number> {
         progress(`${step()} micro ${m.script}: ${r.status} in ${r.wallS.toFixed(1)} s${r.status === 'missing' ? ` (${r.output})` : ''}`);
       }
     }
-    if (sel.targets.length > 0) throughput = await runThroughput(p, sel.targets, tmpDir, progress, step);
+    const baselineDir = baseline === null ? undefined : baseline.dir;
+    if (sel.targets.length > 0) {
+      throughput = await runThroughput(p, sel.targets, tmpDir, progress, step, {
+        variants: opts.variants,
+        ...(baselineDir === undefined ? {} : { baselineDir }),
+        ...(plan.straceWorkloads.length === 0 ? {} : { afterMatrix: stracePass(p, plan, syscalls, progress, step) }),
+      });
+    }
     if (sel.scenarios.length > 0) scenarios = await runScenarios(p, sel.scenarios, scenarioBalancers, progress, step);
 
-    // Profile Fairway when asked, and in a full default run: where does its CPU per request go?
-    if (opts.cpuProfile || (p.alwaysProfile && opts.only.length === 0)) {
-      progress(`${stamp()} profiling Fairway round-robin (13 B × 50 conns) for ${p.profileS} s …`);
-      cpuProfile = await profileFairway(p, RESULTS_DIR);
-      progress(`${stamp()} profile: ${cpuProfile.error ?? cpuProfile.file}`);
+    // Where each Node process's CPU goes (Fairway's own profile also feeds the src/ tables).
+    if (plan.profileTargets.length > 0) {
+      progress(`${stamp()} CPU-profiling ${plan.profileTargets.join(', ')} (13 B × 50 conns, ${p.profileS} s each) …`);
+      nodeProfiles = await profilePass(p, plan, RESULTS_DIR, tmpDir, baselineDir, progress, step);
+      cpuProfile = nodeProfiles.find((r) => r.target === 'fairway-round-robin') ?? null;
+    }
+    if (plan.connScaleTargets.length > 0) {
+      const cs = p.connScale;
+      progress(`${stamp()} conn-scale: ${cs.idle} idle, ${cs.clients} clients, ${cs.active} active, ${cs.rounds} round(s) per target …`);
+      connScale = await runConnScale(plan.connScaleTargets, cs, tmpDir, progress, step, baselineDir);
     }
   } finally {
     await stopAll();
+    baseline?.remove();
     rmSync(tmpDir, { recursive: true, force: true });
+    tempDirs.delete(tmpDir);
   }
 
   const results: BenchResults = {
@@ -110,6 +144,10 @@ async function main(opts: BenchOptions): Promise<number> {
     throughput,
     scenarios,
     cpuProfile,
+    nodeProfiles,
+    syscalls,
+    connScale,
+    baseline: baseline === null ? null : { ref: baseline.ref, commit: baseline.commit },
     notes,
   };
   const name = `${machine.date.slice(0, 19).replace(/:/g, '-')}Z-${p.mode}`;
@@ -154,7 +192,8 @@ if (opts.help) {
   process.exit(0);
 }
 try {
-  select(opts.profile.mode, opts.only);
+  select(opts.profile.mode, opts.only, { baseline: opts.baseline !== null, variants: opts.variants });
+  if (opts.baseline !== null) resolveRef(REPO_DIR, opts.baseline);
 } catch (err) {
   process.stderr.write(`bench: ${(err as Error).message}\n`);
   process.exit(2);
@@ -170,7 +209,10 @@ const onSignal = (sig: NodeJS.Signals): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-process.on('exit', killAllNow);
+process.on('exit', () => {
+  killAllNow();
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
 main(opts).then(
   (code) => process.exit(code),

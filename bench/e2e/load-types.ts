@@ -43,6 +43,10 @@ export interface LoadResult {
   autocannonMs: { p50: number; p99: number; p99_9: number; max: number } | null;
   /** CPU seconds (user + system) of each `pids` entry over the measured run; null if unreadable. */
   cpuS: (number | null)[];
+  /** The kernel part (stime) of `cpuS`: syscalls and page faults, not softirq. */
+  cpuSysS: (number | null)[];
+  /** Minor page faults of each `pids` entry over the run (fresh pages: GC semi-space turnover shows here). */
+  minorFaults?: (number | null)[];
   peakRssKiB: (number | null)[];
   /** CPU seconds the load generator itself used while measuring. */
   loadCpuS: number;

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import * as hdr from 'hdr-histogram-js';
 import { getJson } from '../lib/http.ts';
-import { clockTicks, cpuTicks, peakRssKiB, systemBusyTicks } from '../lib/proc-stats.ts';
+import { clockTicks, cpuTicksSplit, peakRssKiB, systemBusyTicks } from '../lib/proc-stats.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
 import { openLoop } from './open-loop.ts';
 
@@ -120,13 +120,13 @@ async function main(): Promise<LoadResult> {
             // already gone
           }
         }, spec.kill.atS * 1000);
-  const cpu0 = spec.pids.map(cpuTicks);
+  const cpu0 = spec.pids.map(cpuTicksSplit);
   const sys0 = systemBusyTicks();
   const self0 = process.cpuUsage();
   const r = await d.run(spec.durationS, onResponse);
   const elapsedS = (performance.now() - t0) / 1000;
   const self1 = process.cpuUsage(self0);
-  const cpu1 = spec.pids.map(cpuTicks);
+  const cpu1 = spec.pids.map(cpuTicksSplit);
   const sys1 = systemBusyTicks();
   if (killTimer !== null) clearTimeout(killTimer);
   const probesAfter = await Promise.all(spec.probes.map((u) => getJson(u)));
@@ -150,7 +150,17 @@ async function main(): Promise<LoadResult> {
     cpuS: spec.pids.map((_, i) => {
       const a = cpu0[i];
       const b = cpu1[i];
-      return a == null || b == null ? null : (b - a) / tck;
+      return a == null || b == null ? null : (b.user + b.sys - a.user - a.sys) / tck;
+    }),
+    minorFaults: spec.pids.map((_, i) => {
+      const a = cpu0[i];
+      const b = cpu1[i];
+      return a == null || b == null ? null : b.minflt - a.minflt;
+    }),
+    cpuSysS: spec.pids.map((_, i) => {
+      const a = cpu0[i];
+      const b = cpu1[i];
+      return a == null || b == null ? null : (b.sys - a.sys) / tck;
     }),
     peakRssKiB: spec.pids.map(peakRssKiB),
     loadCpuS: (self1.user + self1.system) / 1e6,

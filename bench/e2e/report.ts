@@ -6,7 +6,10 @@ import type { Machine } from '../lib/machine.ts';
 import type { MicroRun, PickFigure } from '../lib/micro.ts';
 import type { Profile, ScenarioName } from '../lib/options.ts';
 import { fix, int, median, minMax, ratio, usAsMs } from '../lib/stats.ts';
+import type { ConnScaleRow } from './conn-scale.ts';
 import type { ProfileResult } from './profile.ts';
+import { connScaleChecks, connScaleSection, cpuWhereSection, nodeProfilesSection, pairedRatio, variantsSection } from './report-floor.ts';
+import type { SyscallRow } from './syscalls.ts';
 import { SCENARIO_TEXT, type ScenarioRow } from './scenarios.ts';
 import type { Sample, ThroughputResult } from './throughput.ts';
 
@@ -22,6 +25,14 @@ export interface BenchResults {
   throughput: ThroughputResult | null;
   scenarios: ScenarioRow[];
   cpuProfile: ProfileResult | null;
+  /** CPU profiles of every Node target (the floor comparison); absent in older results. */
+  nodeProfiles?: ProfileResult[];
+  /** Syscalls per request (strace pass). */
+  syscalls?: SyscallRow[];
+  /** The conn-scale part, when run. */
+  connScale?: { rows: ConnScaleRow[]; skipped: { target: string; reason: string }[] } | null;
+  /** `--baseline REF`: what target fairway-baseline ran; absent/null when not asked. */
+  baseline?: { ref: string; commit: string } | null;
   notes: string[];
 }
 
@@ -51,20 +62,6 @@ export interface Check {
   target: string;
   measured: string;
   met: boolean | null;
-}
-
-/** Median over repeats of a/b, where a and b come from the same repeat (measured close in time). */
-function pairedRatio(samples: readonly Sample[], target: string, base: string, workload: string, f: (s: Sample) => number | null): number | null {
-  const ratios: number[] = [];
-  for (const s of samples) {
-    if (s.target !== target || s.workload !== workload) continue;
-    const b = samples.find((x) => x.target === base && x.workload === workload && x.repeat === s.repeat);
-    if (b === undefined) continue;
-    const va = f(s);
-    const vb = f(b);
-    if (va !== null && vb !== null && vb > 0) ratios.push(va / vb);
-  }
-  return median(ratios);
 }
 
 export function aggregate(t: ThroughputResult): Row[] {
@@ -148,6 +145,18 @@ export function checks(r: BenchResults): Check[] {
     const rs = cpuRatios(t, 'undici-dispatch').filter((x) => x.ratio !== null);
     out.push({ target: '(yardstick, no target) Fairway CPU µs/req vs bare undici dispatch', measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
   }
+  // The floor of a Node L7 proxy: node:net + llhttp relay (no node:http, no undici dispatcher).
+  if (t !== null && t.samples.some((s) => s.target === 'relay' && s.result !== null) && t.samples.some((s) => s.target === 'fairway-round-robin' && s.result !== null)) {
+    const rs = cpuRatios(t, 'relay').filter((x) => x.ratio !== null);
+    out.push({ target: '(yardstick, no target) Fairway CPU µs/req vs net + llhttp relay', measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
+  }
+  // Not a target: the current tree against the --baseline ref, same run, same repeat.
+  if (t !== null && r.baseline != null && t.samples.some((s) => s.target === 'fairway-baseline' && s.result !== null)) {
+    const rs = cpuRatios(t, 'fairway-baseline').filter((x) => x.ratio !== null);
+    out.push({ target: `(comparison, no target) Fairway CPU µs/req vs ${r.baseline.ref} (fairway-baseline)`, measured: rs.map((x) => `${x.workload} ${ratio(x.ratio)}`).join('; '), met: null });
+  }
+  // Connection-scale targets (conn-scale part only).
+  if (r.connScale != null) out.push(...connScaleChecks(r.connScale.rows));
   // 3. ewma p99 ≤ 1/5 round-robin p99 with one slow upstream.
   const slow = (b: string) => r.scenarios.find((s) => s.scenario === 'slow-upstream' && s.balancer === b)?.result?.latencyUs.p99 ?? null;
   const rr = slow('round-robin');
@@ -221,6 +230,42 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
   return lines.join('\n');
 }
 
+/** `--baseline`: the baseline, the current tree and undici-dispatch side by side, paired ratios per workload. */
+function baselineSection(r: BenchResults): string {
+  const t = r.throughput;
+  if (t === null || r.baseline == null) return '';
+  const names = ['fairway-baseline', 'fairway-round-robin', 'undici-dispatch'];
+  const label = (n: string): string => (n === 'fairway-baseline' ? `fairway-baseline (${r.baseline!.ref}, ${r.baseline!.commit.slice(0, 9)})` : n === 'fairway-round-robin' ? `fairway-round-robin (this tree, ${r.machine.commit})` : n);
+  const cpu = (s: Sample): number | null => s.cpuUsPerReq;
+  const rps = (s: Sample): number | null => s.result?.rps ?? null;
+  const body: string[][] = [];
+  for (const w of [...new Set(t.samples.map((s) => s.workload))]) {
+    for (const n of names) {
+      const ok = t.samples.filter((s) => s.workload === w && s.target === n && s.result !== null);
+      if (ok.length === 0) continue;
+      const vs = (base: string, f: (s: Sample) => number | null): string => (base === n ? '1.00×' : ratio(pairedRatio(t.samples, n, base, w, f)));
+      body.push([
+        w,
+        label(n),
+        fix(median(ok.map(cpu))),
+        int(median(ok.map(rps))),
+        vs('undici-dispatch', cpu),
+        vs('fairway-round-robin', cpu),
+        vs('undici-dispatch', rps),
+        vs('fairway-round-robin', rps),
+      ]);
+    }
+  }
+  if (body.length === 0) return '';
+  return [
+    `## Baseline: ${r.baseline.ref} against this tree`,
+    '',
+    'Same run, same upstreams, interleaved (fairway-baseline runs right after fairway-round-robin in every repeat). Medians over repeats; ratios are medians of per-repeat ratios. CPU × fairway-round-robin above 1 means the baseline costs more than this tree.',
+    '',
+    table(['workload', 'target', 'CPU µs/req', 'req/s', 'CPU × undici-dispatch', 'CPU × fairway-round-robin', 'req/s × undici-dispatch', 'req/s × fairway-round-robin'], body),
+  ].join('\n');
+}
+
 /** The whole report as Markdown. */
 export function renderMarkdown(r: BenchResults, svgName: string | null): string {
   const m = r.machine;
@@ -286,6 +331,23 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
     if (failedRuns.length > 0) out.push('');
   }
 
+  const base = baselineSection(r);
+  if (base !== '') out.push(base, '');
+  if (r.throughput !== null) {
+    const vs = variantsSection(r.throughput.samples);
+    if (vs !== '') out.push(vs, '');
+  }
+  if (r.throughput !== null) {
+    const where = cpuWhereSection(r.throughput.samples, r.syscalls ?? []);
+    if (where !== '') out.push(where, '');
+  }
+  // With Fairway alone profiled (--profile), its own section below says it all.
+  if ((r.nodeProfiles ?? []).length > 1) out.push(nodeProfilesSection(r.nodeProfiles!, r.throughput?.samples ?? []), '');
+  if (r.connScale != null) {
+    const cs = connScaleSection(r.connScale.rows, r.connScale.skipped, r.profile.connScale);
+    if (cs !== '') out.push(cs, '');
+  }
+
   if (r.scenarios.length > 0) {
     out.push('## Scenarios: what each balancer does');
     out.push('');
@@ -310,7 +372,7 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
     else {
       const sm = cp.summary;
       out.push(
-        `${fix(cp.cpuUsPerReq)} µs CPU per request while profiled (the profiler adds overhead); ${fix(sm.busyMs, 0)} ms busy of ${fix(sm.totalMs, 0)} ms profiled (process lifetime, warm-up included). Percentages are of busy time. V8 samples the main thread's wall time, so time the thread spends descheduled inside a syscall (likely on 2 shared cores) is counted in \"native calls\"; /proc CPU time above is the cost that counts. Profile: \`${cp.file}\`.`,
+        `${fix(cp.cpuUsPerReq)} µs CPU per request while profiled (the profiler adds overhead); ${fix(sm.busyMs, 0)} ms busy of ${fix(sm.totalMs, 0)} ms profiled (the measured load run only: start-up and warm-up samples are cut off). Percentages are of busy time. V8 samples the main thread's wall time, so time the thread spends descheduled inside a syscall (likely on 2 shared cores) is counted in \"native calls\"; /proc CPU time above is the cost that counts. Profile: \`${cp.file}\`.`,
       );
       out.push('');
       const fnTable = (rows: { name: string; ms: number; pct: number }[], code = true): string =>

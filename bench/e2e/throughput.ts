@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runToEnd } from '../lib/procs.ts';
+import { BASELINE_TARGET } from '../lib/select.ts';
+import type { Variant } from '../lib/variants.ts';
 import type { Profile, Workload } from '../lib/options.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
 import {
@@ -33,6 +35,10 @@ export interface Sample {
   cpuUsPerReq: number | null;
   /** Target CPU as % of one core over the run. */
   cpuPct: number | null;
+  /** The kernel part (stime) of cpuUsPerReq, µs. */
+  sysCpuUsPerReq: number | null;
+  /** Minor page faults of the target per response. */
+  faultsPerReq: number | null;
   /** All upstreams' CPU per response, µs. */
   upstreamCpuUsPerReq: number | null;
   loadCpuPct: number | null;
@@ -59,11 +65,46 @@ export async function runLoad(spec: LoadSpec): Promise<{ result: LoadResult | nu
   return { result: null, error: `load exited ${r.timedOut ? 'on timeout' : (r.code ?? r.signal)}: ${r.stderr.trim().slice(-500)}` };
 }
 
+/** What the matrix needs besides the target names. */
+export interface ThroughputOptions {
+  /** Root of the `--baseline` tree that target `fairway-baseline` runs from. */
+  baselineDir?: string;
+  /** --variant targets (copies of Node targets with extra node flags / env). */
+  variants?: readonly Variant[];
+  /** Runs after the measured matrix, while every target is still up (strace pass). */
+  afterMatrix?: (targets: readonly Target[]) => Promise<void>;
+}
+
+export interface StartTargetOptions {
+  baselineDir?: string;
+  /** Extra node flags for a Node target's process (--cpu-prof …). */
+  nodeArgs?: readonly string[];
+  /** Connection cap for nginx / HAProxy configs (conn-scale). */
+  maxConns?: number;
+  /** Extra environment for a Node target (variants). */
+  env?: Readonly<Record<string, string>>;
+  /** Target name when not the base name (variants). */
+  name?: string;
+}
+
 /** Starts the named target in front of `ups`; throws if it cannot start. */
-async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string): Promise<Target> {
+export async function startTarget(name: string, ups: readonly Upstream[], tmpDir: string, opts: StartTargetOptions = {}): Promise<Target> {
+  const nodeArgs = opts.nodeArgs ?? [];
+  const env = opts.env ?? {};
   if (name === 'direct') return directTarget(ups[0]!);
-  if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups);
-  return startPeer(name as PeerName, ups, tmpDir);
+  if (name === BASELINE_TARGET) {
+    if (opts.baselineDir === undefined) throw new Error(`${name}: no --baseline tree`);
+    return startFairway('round-robin', ups, { root: opts.baselineDir, name: opts.name ?? name, nodeArgs, env });
+  }
+  if (name.startsWith('fairway-')) return startFairway(name.slice('fairway-'.length) as BalancerName, ups, { nodeArgs, env, ...(opts.name === undefined ? {} : { name: opts.name }) });
+  return startPeer(name as PeerName, ups, tmpDir, { nodeArgs, env, ...(opts.maxConns === undefined ? {} : { maxConns: opts.maxConns }), ...(opts.name === undefined ? {} : { name: opts.name }) });
+}
+
+/** True for targets that are one Node process (their CPU can be profiled with --cpu-prof). */
+export function isNodeTarget(name: string): boolean {
+  const plus = name.indexOf('+');
+  if (plus > 0) return isNodeTarget(name.slice(0, plus)); // a --variant of a Node target
+  return name.startsWith('fairway-') || name === 'undici-dispatch' || name === 'relay' || name === 'http-proxy-3' || name === 'fastify-http-proxy';
 }
 
 /** Number of load runs the matrix will make (for progress lines and the time estimate). */
@@ -77,6 +118,7 @@ export async function runThroughput(
   tmpDir: string,
   progress: Progress,
   step: () => string,
+  opts: ThroughputOptions = {},
 ): Promise<ThroughputResult> {
   const skipped: { target: string; reason: string }[] = [];
   const targets: Target[] = [];
@@ -86,14 +128,17 @@ export async function runThroughput(
   try {
     for (const n of ['a', 'b', 'c']) ups.push(await startUpstream(n));
     for (const name of targetNames) {
-      const missing = name === 'direct' || name.startsWith('fairway-') ? null : peerMissing(name as PeerName);
+      const baseName = opts.variants?.find((x) => x.name === name)?.base ?? name;
+      const missing = baseName === 'direct' || baseName.startsWith('fairway-') ? null : peerMissing(baseName as PeerName);
       if (missing !== null) {
         skipped.push({ target: name, reason: missing });
         progress(`${step()} skip ${name}: ${missing}`);
         continue;
       }
       try {
-        targets.push(await startTarget(name, ups, tmpDir));
+        const v = opts.variants?.find((x) => x.name === name);
+        const base = opts.baselineDir === undefined ? {} : { baselineDir: opts.baselineDir };
+        targets.push(await startTarget(v?.base ?? name, ups, tmpDir, v === undefined ? base : { ...base, nodeArgs: v.nodeArgs, env: v.env, name: v.name }));
       } catch (err) {
         const reason = `failed to start: ${(err as Error).message.split('\n').slice(0, 4).join(' | ')}`;
         skipped.push({ target: name, reason });
@@ -114,6 +159,7 @@ export async function runThroughput(
         }
       }
     }
+    if (opts.afterMatrix !== undefined) await opts.afterMatrix(targets);
     for (const t of targets) {
       const rss = samples.filter((s) => s.target === t.name && s.result !== null).map((s) => s.result!.peakRssKiB[0] ?? 0);
       peakRssKiB[t.name] = rss.length === 0 ? null : Math.max(...rss);
@@ -139,13 +185,17 @@ async function measure(t: Target, w: Workload, repeat: number, warmupS: number, 
     probes: [],
   };
   const { result, error } = await runLoad(spec);
-  const sample: Sample = { target: t.name, workload: w.name, repeat, warmupS, result, error, cpuUsPerReq: null, cpuPct: null, upstreamCpuUsPerReq: null, loadCpuPct: null, othersCpuPct: null };
+  const sample: Sample = { target: t.name, workload: w.name, repeat, warmupS, result, error, cpuUsPerReq: null, cpuPct: null, sysCpuUsPerReq: null, faultsPerReq: null, upstreamCpuUsPerReq: null, loadCpuPct: null, othersCpuPct: null };
   if (result !== null) {
     const n = result.ok + result.non2xx;
     const ownCpu = result.cpuS[0] ?? null;
     const upCpu = result.cpuS.reduce<number | null>((sum, c, i) => (sum === null || c === null ? null : upPids.includes(pids[i]!) ? sum + c : sum), 0);
     if (n > 0 && ownCpu !== null) sample.cpuUsPerReq = (ownCpu * 1e6) / n;
     if (ownCpu !== null) sample.cpuPct = (ownCpu / result.elapsedS) * 100;
+    const ownSys = result.cpuSysS?.[0] ?? null;
+    if (n > 0 && ownSys !== null) sample.sysCpuUsPerReq = (ownSys * 1e6) / n;
+    const faults = result.minorFaults?.[0] ?? null;
+    if (n > 0 && faults !== null) sample.faultsPerReq = faults / n;
     if (n > 0 && upCpu !== null) sample.upstreamCpuUsPerReq = (upCpu * 1e6) / n;
     sample.loadCpuPct = (result.loadCpuS / result.elapsedS) * 100;
     sample.othersCpuPct = othersCpuPct(result);

@@ -37,6 +37,78 @@ export interface ProfileSummary {
   topInSrc: HotFunction[];
   /** Top functions inside src/ by inclusive time (self + everything they call). */
   topInSrcInclusive: HotFunction[];
+  /** Busy time by kind of work (parser, head building, streams, socket syscalls, timers, GC …), largest first. */
+  byKind: HotFunction[];
+  /** The part of the profile summarized, ms (the whole profile when no window was given). */
+  windowMs: number;
+}
+
+export interface SummarizeOptions {
+  /** Rows per table. */
+  n?: number;
+  /**
+   * Only samples taken `lengthUs` long, ending `endOffsetUs` before the profile's end (which is
+   * the process's exit): the measured load run, without start-up and warm-up.
+   */
+  window?: { endOffsetUs: number; lengthUs: number };
+}
+
+/** Kinds of work, for `byKind`. */
+export const KIND = {
+  socketIo: 'socket syscalls (native write/writev/read, incl. loopback delivery)',
+  parser: 'HTTP parsing (llhttp native or WASM, parser callbacks)',
+  head: 'header objects and head building (http outgoing/incoming, undici headers, relay head writer)',
+  streams: 'stream, socket and event machinery (node:net, streams, events, stream_base)',
+  timers: 'timers and ticks (timers, nextTick, setImmediate, undici fast timers)',
+  gc: 'garbage collector',
+  program: 'V8 / runtime (program)',
+  undici: 'undici dispatcher (pool, client, request/handler)',
+  http: 'node:http request/response objects (server, agent, rest of _http_*)',
+  src: 'Fairway src/',
+  bench: 'bench peer code (relay, undici-dispatch handler)',
+  other: 'other (module loading, other dependencies, other natives)',
+} as const;
+
+const SOCKET_NATIVES = new Set(['writev', 'writeBuffer', 'writeLatin1String', 'writeUtf8String', 'writeAsciiString', 'writeUcs2String', 'read', 'readStart', 'readStop', 'shutdown', 'close', 'setNoDelay', 'getpeername', 'getsockname']);
+
+/** Kind of a JS frame by its URL and name; null for native frames (decided by name or caller). */
+function kindOfJs(url: string, fn: string, srcPrefix: string): string | null {
+  if (url === '') return null;
+  if (url.startsWith('wasm://')) return KIND.parser;
+  if (url.startsWith(srcPrefix)) return KIND.src;
+  if (url.includes('/node_modules/undici/')) {
+    if (url.endsWith('/client-h1.js') && /^(execute|readMore|on(Status|HeaderField|HeaderValue|HeadersComplete|Body|MessageComplete|MessageBegin|Upgrade)|trackHeader|wasm_on_\w+)$/.test(fn)) return KIND.parser;
+    if (url.endsWith('/llhttp/constants.js')) return KIND.parser;
+    if (url.endsWith('/core/util.js') && /header/i.test(fn)) return KIND.head;
+    if (url.endsWith('/core/request.js') && /header/i.test(fn)) return KIND.head;
+    if (url.endsWith('/util/timers.js')) return KIND.timers;
+    return KIND.undici;
+  }
+  if (url.includes('/bench/e2e/peers/relay-llhttp')) return KIND.parser;
+  if (url.includes('/bench/e2e/peers/relay-head')) return KIND.head;
+  if (url.includes('/bench/e2e/peers/')) return KIND.bench;
+  if (url === 'node:_http_common') return KIND.parser;
+  if (url === 'node:_http_outgoing' || url === 'node:_http_incoming') return KIND.head;
+  if (url.startsWith('node:_http_')) return /header/i.test(fn) ? KIND.head : KIND.http;
+  if (url === 'node:internal/timers' || url === 'node:timers' || url === 'node:internal/process/task_queues') return KIND.timers;
+  if (url === 'node:net' || url === 'node:events' || url.startsWith('node:internal/streams/') || url === 'node:internal/stream_base_commons' || url === 'node:stream') return KIND.streams;
+  return KIND.other;
+}
+
+/** Kind of the sample whose leaf is `leaf`: natives by name, else by their nearest JS caller. */
+function kindOf(leaf: ProfileNode, parentOf: (n: ProfileNode) => ProfileNode | undefined, srcPrefix: string): string {
+  const cf = leaf.callFrame;
+  if (cf.url === '') {
+    if (cf.functionName === '(garbage collector)') return KIND.gc;
+    if (cf.functionName === '(program)' || cf.functionName === '(root)') return KIND.program;
+    if (SOCKET_NATIVES.has(cf.functionName)) return KIND.socketIo;
+    if (cf.functionName === 'execute' || cf.functionName === 'wasm-to-js' || cf.functionName === 'js-to-wasm') return KIND.parser;
+  }
+  for (let n: ProfileNode | undefined = leaf; n !== undefined; n = parentOf(n)) {
+    const k = kindOfJs(n.callFrame.url, n.callFrame.functionName, srcPrefix);
+    if (k !== null) return k;
+  }
+  return KIND.other;
 }
 
 const IDLE = '(idle)';
@@ -60,7 +132,8 @@ function areaOf(url: string, fn: string, srcPrefix: string): string {
  * Summarizes a .cpuprofile file. `srcPrefix` and `repoPrefix` are file:// URL prefixes; names are
  * shown relative to the repository. O(samples × stack depth).
  */
-export function summarizeProfile(file: string, srcPrefix: string, repoPrefix: string, n = 15): ProfileSummary {
+export function summarizeProfile(file: string, srcPrefix: string, repoPrefix: string, opts: SummarizeOptions = {}): ProfileSummary {
+  const n = opts.n ?? 15;
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -80,12 +153,26 @@ export function summarizeProfile(file: string, srcPrefix: string, repoPrefix: st
   const self = new Map<string, number>();
   const inclusiveSrc = new Map<string, number>();
   const area = new Map<string, number>();
+  const kind = new Map<string, number>();
+  const parentOf = (node: ProfileNode): ProfileNode | undefined => {
+    const id = parent.get(node.id);
+    return id === undefined ? undefined : byId.get(id);
+  };
+  // Sample i is taken at startTime + deltas[0..i]; keep those inside the window, if any.
+  let lo = -Infinity;
+  let hi = Infinity;
+  if (opts.window !== undefined) {
+    hi = p.endTime - opts.window.endOffsetUs;
+    lo = hi - opts.window.lengthUs;
+  }
+  let at = p.startTime;
   let totalUs = 0;
   let idleUs = 0;
   for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
     const dt = Math.max(0, deltas[i + 1] ?? 0);
     const leaf = byId.get(samples[i]!);
-    if (leaf === undefined) continue;
+    if (leaf === undefined || at < lo || at > hi) continue;
     totalUs += dt;
     const leafName = nameOf(leaf);
     if (leaf.callFrame.functionName === IDLE) {
@@ -95,6 +182,8 @@ export function summarizeProfile(file: string, srcPrefix: string, repoPrefix: st
     self.set(leafName, (self.get(leafName) ?? 0) + dt);
     const a = areaOf(leaf.callFrame.url, leaf.callFrame.functionName, srcPrefix);
     area.set(a, (area.get(a) ?? 0) + dt);
+    const k = kindOf(leaf, parentOf, srcPrefix);
+    kind.set(k, (kind.get(k) ?? 0) + dt);
     // Inclusive: each src/ function on this stack once (recursion counted once).
     const seen = new Set<string>();
     for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
@@ -121,5 +210,7 @@ export function summarizeProfile(file: string, srcPrefix: string, repoPrefix: st
     top: list(self),
     topInSrc: list(self, (name) => name.includes(`(${srcRel}`)),
     topInSrcInclusive: list(inclusiveSrc),
+    byKind: [...kind].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: us / 1000, pct: busyUs === 0 ? 0 : (us / busyUs) * 100 })),
+    windowMs: totalUs / 1000,
   };
 }

@@ -2,6 +2,7 @@
 // every duration, repeat count and the subset to run are decided here, nowhere else. Pure.
 
 import { parseArgs } from 'node:util';
+import { parseVariant, type Variant } from './variants.ts';
 
 export const MODES = ['smoke', 'quick', 'default'] as const;
 export type Mode = (typeof MODES)[number];
@@ -48,6 +49,11 @@ export interface Profile {
   /** Always CPU-profile Fairway after the matrix (the report then lists where its CPU goes). */
   alwaysProfile: boolean;
   profileS: number;
+  /** Seconds of each straced run (syscalls per request), and the workloads straced. */
+  straceS: number;
+  straceWorkloads: string[];
+  /** The conn-scale part's sizes (see e2e/conn-scale.ts). */
+  connScale: { idle: number; clients: number; active: number; measureS: number; rounds: number; heapIdle: number };
 }
 
 const PROFILES: Record<Mode, Profile> = {
@@ -65,6 +71,9 @@ const PROFILES: Record<Mode, Profile> = {
     scenario: { rate: 1000, connections: 32, warmS: 1.5, measureS: 3, killMeasureS: 3, killAtS: 1 },
     alwaysProfile: true,
     profileS: 6,
+    straceS: 3,
+    straceWorkloads: ['13 B × 50 conns', '16 KiB × 50 conns'],
+    connScale: { idle: 9900, clients: 50, active: 1000, measureS: 3, rounds: 3, heapIdle: 2000 },
   },
   quick: {
     mode: 'quick',
@@ -77,6 +86,9 @@ const PROFILES: Record<Mode, Profile> = {
     scenario: { rate: 1000, connections: 32, warmS: 1, measureS: 1.5, killMeasureS: 2, killAtS: 0.5 },
     alwaysProfile: false,
     profileS: 4,
+    straceS: 2,
+    straceWorkloads: ['13 B × 50 conns'],
+    connScale: { idle: 2000, clients: 50, active: 300, measureS: 1, rounds: 1, heapIdle: 500 },
   },
   smoke: {
     mode: 'smoke',
@@ -89,6 +101,9 @@ const PROFILES: Record<Mode, Profile> = {
     scenario: { rate: 500, connections: 16, warmS: 1, measureS: 3, killMeasureS: 3, killAtS: 1 },
     alwaysProfile: false,
     profileS: 3,
+    straceS: 2,
+    straceWorkloads: ['13 B × 50 conns'],
+    connScale: { idle: 500, clients: 20, active: 100, measureS: 1, rounds: 1, heapIdle: 0 },
   },
 };
 
@@ -98,6 +113,12 @@ export interface BenchOptions {
   only: string[];
   /** --profile: CPU-profile Fairway round-robin regardless of its CPU/request. */
   cpuProfile: boolean;
+  /** --baseline REF: also run Fairway from git ref REF as target `fairway-baseline`; null = not asked. */
+  baseline: string | null;
+  /** --variant BASE+TAG=ARGS (repeatable): copies of Node targets with extra node flags / env. */
+  variants: Variant[];
+  /** --strace: count syscalls per request of every target (also on with `peers` or a full run when strace exists). */
+  strace: boolean;
   help: boolean;
 }
 
@@ -106,13 +127,23 @@ export const USAGE = `npm run bench [-- FLAGS]
   --quick           ≈1 minute: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
   --smoke           ≈15 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
-  --only LIST       comma-separated (or repeated): micro | e2e | peers | scenarios, a target
-                    (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, http-proxy-3,
-                    fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
+  --only LIST       comma-separated (or repeated): micro | e2e | peers | scenarios | conn-scale,
+                    a target (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, relay,
+                    http-proxy-3, fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
   --repeats N       interleaved repeats of the throughput matrix
   --duration S      measured seconds per throughput run
   --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list where its CPU goes
                     (always on in the default run)
+  --strace          after the matrix, count syscalls per request of every target with
+                    strace -c -f (on by default in a full run and with --only peers)
+  --idle N          conn-scale: idle connections to hold (default 9900: HAProxy needs 2 fds per
+                    connection and the hard open-files limit here is 20000)
+  --variant B+T=A   also run a copy of Node target B named B+T, started with A (space-separated:
+                    --node-flags and KEY=VALUE env), right after B in every repeat; repeatable.
+                    e.g. --variant 'undici-dispatch+semi64=--max-semi-space-size=64'
+  --baseline REF    also run Fairway from git ref REF (tag, branch, commit) as target
+                    fairway-baseline, round-robin, interleaved with the others; adds
+                    fairway-round-robin and undici-dispatch so its ratios to both are reported
   -h, --help
 `;
 
@@ -128,12 +159,21 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       repeats: { type: 'string' },
       duration: { type: 'string' },
       profile: { type: 'boolean' },
+      baseline: { type: 'string' },
+      strace: { type: 'boolean' },
+      variant: { type: 'string', multiple: true },
+      idle: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const mode: Mode = values.smoke === true ? 'smoke' : values.quick === true ? 'quick' : 'default';
   const base = PROFILES[mode];
-  const profile: Profile = { ...base, micro: [...base.micro], workloads: [...base.workloads], scenario: { ...base.scenario } };
+  const profile: Profile = { ...base, micro: [...base.micro], workloads: [...base.workloads], scenario: { ...base.scenario }, straceWorkloads: [...base.straceWorkloads], connScale: { ...base.connScale } };
+  if (values.idle !== undefined) {
+    const n = Number(values.idle);
+    if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new Error(`--idle must be an integer 1-50000, got ${values.idle}`);
+    profile.connScale.idle = n;
+  }
   if (values.repeats !== undefined) {
     const n = Number(values.repeats);
     if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`--repeats must be an integer 1-20, got ${values.repeats}`);
@@ -145,5 +185,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     profile.measureS = s;
   }
   const only = (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
-  return { profile, only, cpuProfile: values.profile === true, help: values.help === true };
+  const baseline = values.baseline === undefined ? null : values.baseline.trim();
+  if (baseline === '') throw new Error('--baseline needs a git ref (tag, branch or commit)');
+  const variants = (values.variant ?? []).map(parseVariant);
+  return { profile, only, cpuProfile: values.profile === true, baseline, strace: values.strace === true, variants, help: values.help === true };
 }

@@ -20,21 +20,38 @@ export function clockTicks(): number {
 
 /** utime + stime of `pid` in clock ticks, or null if it cannot be read. */
 export function cpuTicks(pid: number): number | null {
+  const t = cpuTicksSplit(pid);
+  return t === null ? null : t.user + t.sys;
+}
+
+/** utime and stime (kernel time: syscalls, page faults) of `pid` in clock ticks, and its minor page faults so far, or null. */
+export function cpuTicksSplit(pid: number): { user: number; sys: number; minflt: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // rest[0] is field 3 (state); utime is field 14, stime field 15.
-    return Number(rest[11]) + Number(rest[12]);
+    // rest[0] is field 3 (state); minflt is field 10, utime field 14, stime field 15.
+    return { user: Number(rest[11]), sys: Number(rest[12]), minflt: Number(rest[7]) };
   } catch {
     return null;
   }
 }
 
+
 /** Peak resident set (VmHWM) of `pid` in KiB, or null. */
 export function peakRssKiB(pid: number): number | null {
+  return statusKiB(pid, 'VmHWM');
+}
+
+/** Current resident set (VmRSS) of `pid` in KiB, or null. */
+export function rssKiB(pid: number): number | null {
+  return statusKiB(pid, 'VmRSS');
+}
+
+/** A "<field>: N kB" line of /proc/<pid>/status, or null. */
+function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? null : Number(m[1]);
   } catch {
     return null;

@@ -30,6 +30,8 @@ export interface StartOptions {
   cwd?: string;
   /** Resolve once stdout matches this; group 1 is returned. Absent = resolve once spawned. */
   ready?: RegExp;
+  /** Resolve once stderr matches this instead (strace announces attaching there). */
+  readyStderr?: RegExp;
   timeoutMs?: number;
 }
 
@@ -95,7 +97,18 @@ export async function startChild(name: string, cmd: string, opts: StartOptions =
         const m = opts.ready.exec(stdout);
         if (m !== null) done(() => resolve(m[1] ?? m[0]));
       });
-      if (opts.ready === undefined) proc.once('spawn', () => done(() => resolve('')));
+      if (opts.readyStderr !== undefined) {
+        const re = opts.readyStderr;
+        let stderr = '';
+        const onErr = (c: Buffer): void => {
+          stderr += c.toString('utf8');
+          const m = re.exec(stderr);
+          if (m === null) return;
+          proc.stderr!.off('data', onErr);
+          done(() => resolve(m[1] ?? m[0]));
+        };
+        proc.stderr!.on('data', onErr);
+      } else if (opts.ready === undefined) proc.once('spawn', () => done(() => resolve('')));
     });
     return { child, match };
   } catch (err) {

@@ -1,6 +1,12 @@
 // Yardstick, not a product: the bare design Fairway is built on (node:http + an undici Pool per
 // upstream + dispatch() into the response, round-robin, hop-by-hop headers dropped); no retries,
 // health, metrics or routing. Run: node bench/e2e/peers/undici-dispatch.ts URL...
+// Switches for measuring candidate wins (--variant 'undici-dispatch+TAG=ENV=…'), all off by default:
+//   UD_PIPELINING=N   undici Pool pipelining to the upstreams (default 1)
+//   UD_TIMEOUTS=0     headersTimeout/bodyTimeout 0: no per-request undici fast timers
+//   UD_RAW=1          request headers forwarded from req.rawHeaders as a flat list (no filtered
+//                     copy of req.headers; node:http still builds req.headers to check Host and
+//                     Expect), response headers written as a flat list
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +14,12 @@ import { Pool, type Dispatcher } from 'undici';
 
 const origins = process.argv.slice(2);
 if (origins.length === 0) throw new Error('usage: undici-dispatch.ts UPSTREAM_URL...');
-const pools = origins.map((o) => new Pool(o, { connections: 128, pipelining: 1, keepAliveTimeout: 4000 }));
+const PIPELINING = Number(process.env.UD_PIPELINING ?? 1);
+const NO_TIMEOUTS = process.env.UD_TIMEOUTS === '0';
+const RAW = process.env.UD_RAW === '1';
+const pools = origins.map(
+  (o) => new Pool(o, { connections: 128, pipelining: PIPELINING, keepAliveTimeout: 4000, ...(NO_TIMEOUTS ? { headersTimeout: 0, bodyTimeout: 0 } : {}) }),
+);
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 let next = 0;
 
@@ -18,6 +29,32 @@ function strip(h: Headers): Headers {
   const out: Headers = {};
   for (const k in h) if (!HOP.has(k)) out[k] = h[k];
   return out;
+}
+
+/** UD_RAW: the same filtering into a flat [name, value, …] list. */
+function stripFlat(h: Headers): string[] {
+  const out: string[] = [];
+  for (const k in h) {
+    if (HOP.has(k)) continue;
+    const v = h[k];
+    if (typeof v === 'string') out.push(k, v);
+    else if (v !== undefined) for (const x of v) out.push(k, x);
+  }
+  return out;
+}
+
+/** UD_RAW: request headers from rawHeaders (original case), hop-by-hop dropped; and whether there is a body. */
+function stripRaw(raw: string[]): { headers: string[]; hasBody: boolean } {
+  const headers: string[] = [];
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    if (k === 'content-length') hasBody = true;
+    else if (k === 'transfer-encoding') hasBody = true;
+    if (HOP.has(k)) continue;
+    headers.push(raw[i]!, raw[i + 1]!);
+  }
+  return { headers, hasBody };
 }
 
 class Handler implements Dispatcher.DispatchHandler {
@@ -30,7 +67,8 @@ class Handler implements Dispatcher.DispatchHandler {
     this.controller = controller;
   }
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Headers): void {
-    this.res.writeHead(status, strip(headers));
+    if (RAW) this.res.writeHead(status, stripFlat(headers));
+    else this.res.writeHead(status, strip(headers));
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.res.write(chunk)) {
@@ -53,9 +91,14 @@ class Handler implements Dispatcher.DispatchHandler {
 const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMessage, res: ServerResponse) => {
   const pool = pools[next]!;
   next = (next + 1) % pools.length;
-  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   const h = new Handler(res);
-  pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null }, h);
+  if (RAW) {
+    const r = stripRaw(req.rawHeaders);
+    pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: r.headers, body: r.hasBody ? req : null }, h);
+  } else {
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: strip(req.headers), body: hasBody ? req : null }, h);
+  }
   // A client that goes away mid-response must free the upstream connection: a paused response
   // whose 'drain' never comes would hold it forever.
   res.once('close', () => {
