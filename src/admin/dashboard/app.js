@@ -18,7 +18,7 @@ const POLL_MS = 1000;
 const HISTORY_SECONDS = 300;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-/** @type {string | null} which worker is shown in a cluster: null = all of them */
+/** @type {number | null} which worker (by its index in the group) is shown in a cluster: null = all of them */
 let selectedWorker = null;
 let polling = false;
 /** @type {ReturnType<typeof setTimeout> | null} */
@@ -218,27 +218,29 @@ const STATE_RANK = /** @type {Record<string, number>} */ ({ up: 0, ejected: 1, d
 
 /**
  * The processes to show: one for a single process, the selected worker or all of them (merged).
+ * Workers are known by their index in the group (as in /metrics' worker label); the history key
+ * adds the pid, since a replacement worker counts seconds on a clock of its own.
  * @param {ProcessDoc} doc
- * @returns {{ key: string, doc: ProcessDoc }[]}
+ * @returns {{ key: string, index: number, doc: ProcessDoc }[]}
  */
 function processesOf(doc) {
-  if (doc.mode !== 'cluster') return [{ key: 'p', doc }];
-  const ok = (doc.workers ?? []).map((w, i) => ({ key: `w${w.worker ?? i}`, doc: w, index: i })).filter((w) => w.doc.error === undefined);
+  if (doc.mode !== 'cluster') return [{ key: 'p', index: -1, doc }];
+  const ok = (doc.workers ?? []).map((w, i) => ({ key: `w${i}:${w.pid ?? ''}`, index: i, doc: w })).filter((w) => w.doc.error === undefined);
   if (selectedWorker === null) return ok;
-  return ok.filter((w) => w.key === selectedWorker);
+  return ok.filter((w) => w.index === selectedWorker);
 }
 
 /**
  * Pools of several processes merged by name, upstreams by origin.
- * @param {{ key: string, doc: ProcessDoc }[]} procs
+ * @param {{ key: string, index: number, doc: ProcessDoc }[]} procs
  */
 function mergePools(procs) {
-  /** @type {Map<string, { pool: PoolDoc, parts: { key: string, pool: PoolDoc }[] }>} */
+  /** @type {Map<string, { pool: PoolDoc, parts: { key: string, index: number, pool: PoolDoc }[] }>} */
   const pools = new Map();
   for (const p of procs) {
     for (const pool of p.doc.pools ?? []) {
       const e = pools.get(pool.name) ?? { pool, parts: [] };
-      e.parts.push({ key: p.key, pool });
+      e.parts.push({ key: p.key, index: p.index, pool });
       pools.set(pool.name, e);
       for (const u of pool.upstreams) remember(`${p.key}|${pool.name}|${u.origin}`, u.series);
     }
@@ -247,12 +249,12 @@ function mergePools(procs) {
     const totalReq = parts.reduce((n, x) => n + (x.pool.recent?.requests ?? 0), 0);
     /** @type {Map<string, Row>} */
     const rows = new Map();
-    for (const { key, pool: part } of parts) {
+    for (const { key, index, pool: part } of parts) {
       for (const u of part.upstreams) {
         const r = rows.get(u.origin);
         const rec = u.recent;
         const figures = figuresText(pool.balancer, u.balancing);
-        const reason = u.reason === null ? null : parts.length > 1 ? `${key.replace('w', 'worker ')}: ${u.reason}` : u.reason;
+        const reason = u.reason === null ? null : parts.length > 1 ? `worker ${index}: ${u.reason}` : u.reason;
         if (r === undefined) {
           rows.set(u.origin, {
             origin: u.origin,
@@ -400,11 +402,11 @@ function drawPool(pool) {
   return card;
 }
 
-/** @param {{ key: string, doc: ProcessDoc }[]} procs */
+/** @param {{ key: string, index: number, doc: ProcessDoc }[]} procs */
 function drawEvents(procs) {
   /** @type {EventDoc[]} */
   const events = [];
-  for (const p of procs) for (const e of p.doc.events ?? []) events.push(procs.length > 1 ? { ...e, worker: Number(p.key.slice(1)) } : e);
+  for (const p of procs) for (const e of p.doc.events ?? []) events.push(p.index >= 0 ? { ...e, worker: p.index } : e);
   events.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   const box = $('events');
   const card = $('events-card');
@@ -441,7 +443,7 @@ function drawWorkers(doc) {
   card.hidden = false;
   const workers = doc.workers ?? [];
   const tabs = el('div', 'tabs');
-  const tab = (/** @type {string | null} */ key, /** @type {string} */ label) => {
+  const tab = (/** @type {number | null} */ key, /** @type {string} */ label) => {
     const b = el('button', '', label);
     b.setAttribute('aria-pressed', String(selectedWorker === key));
     b.addEventListener('click', () => {
@@ -451,7 +453,7 @@ function drawWorkers(doc) {
     tabs.append(b);
   };
   tab(null, `All ${workers.length} workers`);
-  workers.forEach((w, i) => tab(`w${w.worker ?? i}`, `Worker ${w.worker ?? i}`));
+  workers.forEach((_w, i) => tab(i, `Worker ${i}`));
   const table = el('table');
   const head = el('tr');
   for (const h of ['Worker', 'PID', 'State', 'Uptime', 'Req/s', 'In-flight']) head.append(el('th', h === 'Req/s' || h === 'In-flight' ? 'num' : '', h));
@@ -461,7 +463,7 @@ function drawWorkers(doc) {
     const pools = w.pools ?? [];
     const rps = pools.reduce((n, p) => n + (p.recent?.requestsPerSecond ?? 0), 0);
     const inflight = pools.reduce((n, p) => n + p.upstreams.reduce((m, u) => m + u.inflight, 0), 0);
-    tr.append(el('td', '', `worker ${w.worker ?? i}`), el('td', '', w.pid ?? '–'));
+    tr.append(el('td', '', `worker ${i}`), el('td', '', w.pid ?? '–'));
     tr.append(el('td', '', w.error !== undefined ? `not answering: ${w.error}` : w.draining ? 'draining' : 'serving'));
     tr.append(el('td', '', w.uptimeSeconds === undefined ? '–' : fmtDuration(w.uptimeSeconds)));
     tr.append(el('td', 'num', w.error !== undefined ? '–' : fmtRate(rps)), el('td', 'num', w.error !== undefined ? '–' : inflight));

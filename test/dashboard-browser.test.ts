@@ -1,0 +1,205 @@
+// The dashboard in a real browser: Debian's chromium (or CHROMIUM_PATH) driven by
+// playwright-core, nothing downloaded. The page renders every pool and upstream, a killed
+// upstream turns red without the page being reloaded, the token flow works, and a process
+// group shows its totals with a per-worker breakdown.
+// FAIRWAY_DASHBOARD_SCREENSHOT=docs/dashboard.png also writes the README's screenshot.
+
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { listeningUrl, startCli } from './helpers/cli.ts';
+import { fetchText } from './helpers/http.ts';
+import { spawnUpstream } from './helpers/processes.ts';
+import { startProxy } from './helpers/proxy.ts';
+import { startUpstream, startUpstreams } from './helpers/upstream.ts';
+
+const CANDIDATES = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => p !== undefined && p !== '');
+const EXECUTABLE = CANDIDATES.find((p) => existsSync(p));
+const TOKEN = 'browser-test-token-2c9d';
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (EXECUTABLE === undefined) {
+    throw new Error(`no chromium found (tried ${CANDIDATES.join(', ')}): apt-get install chromium, or set CHROMIUM_PATH`);
+  }
+  browser = await chromium.launch({
+    executablePath: EXECUTABLE,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A fresh page (its own context: session storage included) that reports script errors to the test. */
+async function openPage(url: string, viewport = { width: 1400, height: 900 }): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport });
+  onTestFinished(() => context.close());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(url);
+  return { page, errors };
+}
+
+const row = (origin: string): string => `tr[data-upstream="${origin}"]`;
+
+describe('dashboard in a browser', { timeout: 60_000 }, () => {
+  it('renders every pool and upstream with live figures and share bars', async () => {
+    const ups = await startUpstreams('a', 'b', 'c');
+    const p = await startProxy({
+      admin: { listen: '127.0.0.1:0' },
+      pools: {
+        web: { balancer: 'ewma', upstreams: [ups[0]!.url, ups[1]!.url] },
+        api: { balancer: 'round-robin', upstreams: [{ url: ups[2]!.url, weight: 2 }] },
+      },
+      routes: [{ match: { pathPrefix: '/api' }, pool: 'api' }, { pool: 'web' }],
+    });
+    const { page, errors } = await openPage(`${p.adminUrl}/`);
+    await page.waitForSelector('section[data-pool="web"]');
+    await page.waitForSelector('section[data-pool="api"]');
+    for (const u of ups) expect(await page.locator(row(u.url)).getAttribute('data-state')).toBe('up');
+    expect(await page.locator('section[data-pool="web"] .badge').first().textContent()).toBe('ewma');
+    expect(await page.locator('#live-text').textContent()).toMatch(/^live/);
+
+    // Traffic appears without reloading: the api pool's only upstream takes 100 % of its share.
+    for (let i = 0; i < 12; i++) await fetchText(`${p.url}/api/x`);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.querySelector('.pct')?.textContent === '100 %', row(ups[2]!.url));
+    const fill = await page.locator(`${row(ups[2]!.url)} .bar .fill`).evaluate((e) => (e as HTMLElement).style.width);
+    expect(fill).toBe('100%');
+    expect(await page.locator(`${row(ups[2]!.url)} svg.spark polyline`).count()).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('a killed upstream turns down, in red, without reloading the page', async () => {
+    const [a, b] = await Promise.all([spawnUpstream('a'), spawnUpstream('b')]);
+    const p = await startProxy({
+      admin: { listen: '127.0.0.1:0' },
+      pools: {
+        web: {
+          upstreams: [a.url, b.url],
+          healthCheck: { path: '/health', interval: '200ms', timeout: '150ms', unhealthyThreshold: 2, healthyThreshold: 1 },
+        },
+      },
+    });
+    const { page, errors } = await openPage(`${p.adminUrl}/`);
+    await page.waitForSelector(`${row(a.url)}[data-state="up"]`);
+    // A marker that only survives if the page is never reloaded.
+    await page.evaluate(() => Object.assign(window, { __sameDocument: true }));
+    const shot = process.env['FAIRWAY_DASHBOARD_SCREENSHOT'];
+    const traffic = shot === undefined ? null : keepTraffic(p.url);
+
+    b.child.kill('SIGKILL');
+    await page.waitForSelector(`${row(b.url)}[data-state="down"]`, { timeout: 15_000 });
+    expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+    // Obvious at a glance: a red pill, a red row, the reason, a "1 down" badge, and the event.
+    const pill = page.locator(`${row(b.url)} .state`);
+    expect(await pill.textContent()).toBe('down');
+    expect(await pill.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(208, 49, 45)');
+    expect(await page.locator(`${row(b.url)} td`).first().evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+    expect(await page.locator(`${row(b.url)} .reason`).textContent()).toMatch(/health check failed|connect/);
+    expect(await page.locator('section[data-pool="web"] .badge.alert').textContent()).toBe('1 down');
+    await page.waitForFunction((origin) => [...document.querySelectorAll('#events tr')].some((tr) => tr.textContent?.includes(origin) && tr.textContent.includes('down')), b.url);
+    expect(await page.locator(`${row(a.url)}`).getAttribute('data-state')).toBe('up');
+
+    if (shot !== undefined && traffic !== null) {
+      await new Promise((r) => setTimeout(r, 3000));
+      await page.screenshot({ path: shot, fullPage: true });
+      await traffic.stop();
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('with admin.token: asks for the token, refuses a wrong one, keeps the right one for the tab', async () => {
+    const [a] = await startUpstreams('a');
+    const p = await startProxy({ admin: { listen: '127.0.0.1:0', token: TOKEN }, pools: { guarded: { upstreams: [a!.url] } } });
+    const { page } = await openPage(`${p.adminUrl}/`);
+    await page.waitForSelector('#login:not([hidden])');
+    expect(await page.locator('section[data-pool]').count()).toBe(0);
+    expect(await page.content()).not.toContain('guarded');
+
+    await page.fill('#token', 'not-the-token');
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#login-error:not([hidden])');
+    expect(await page.locator('#login-error').textContent()).toBe('The token was refused.');
+    expect(await page.locator('section[data-pool]').count()).toBe(0);
+
+    await page.fill('#token', TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('section[data-pool="guarded"]');
+    expect(await page.locator('#login').isHidden()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('fairway.adminToken'))).toBe(TOKEN);
+
+    // A reload of the tab keeps the token (session storage): no question asked.
+    await page.reload();
+    await page.waitForSelector('section[data-pool="guarded"]');
+    expect(await page.locator('#login').isHidden()).toBe(true);
+
+    // Forgetting it asks again and clears the data.
+    await page.click('#signout');
+    await page.waitForSelector('#login:not([hidden])');
+    expect(await page.locator('section[data-pool]').count()).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem('fairway.adminToken'))).toBeNull();
+  });
+
+  it('workers: 2 shows the process group: totals and a per-worker breakdown', { timeout: 90_000 }, async () => {
+    const a = await startUpstream({ name: 'a' });
+    const dir = mkdtempSync(join(tmpdir(), 'fairway-dash-workers-'));
+    const file = join(dir, 'fairway.yaml');
+    writeFileSync(file, `listen: 127.0.0.1:0\nworkers: 2\nadmin:\n  listen: 127.0.0.1:0\npools:\n  web:\n    upstreams: [${a.url}]\n`);
+    const cli = startCli(['--config', file]);
+    const url = await listeningUrl(cli);
+    const admin = await listeningUrl(cli, 'admin');
+    // New connections go to the workers in turn: both serve some.
+    for (let i = 0; i < 20; i++) await fetchText(`${url}/`, { headers: { connection: 'close' } });
+
+    const { page, errors } = await openPage(`${admin}/`);
+    await page.waitForSelector('#workers:not([hidden])');
+    expect(await page.locator('#workers tr').count()).toBe(3); // header + 2 workers
+    expect(await page.locator('#workers .tabs button').allTextContents()).toEqual(['All 2 workers', 'Worker 0', 'Worker 1']);
+    // Totals: the pool's request counter is the sum of both workers'.
+    const stat = async (label: string): Promise<string> =>
+      page.locator('section[data-pool="web"] .pool-stats span', { hasText: label }).locator('b').innerText();
+    await page.waitForFunction(() => document.querySelector('section[data-pool="web"] .pool-stats')?.textContent?.includes('requests 20'));
+    // Per worker: each tab shows that worker's part, and the parts add up to the total.
+    let sum = 0;
+    for (const name of ['Worker 0', 'Worker 1']) {
+      await page.click(`#workers .tabs button:text-is("${name}")`);
+      await page.waitForSelector(`#workers .tabs button[aria-pressed="true"]:text-is("${name}")`);
+      const n = Number((await stat('requests')).replace(/\D/g, ''));
+      expect(n).toBeGreaterThan(0);
+      sum += n;
+    }
+    expect(sum).toBe(20);
+    expect(errors).toEqual([]);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+});
+
+/** Steady background traffic for the screenshot (stopped by the caller). */
+function keepTraffic(url: string): { stop(): Promise<void> } {
+  let running = true;
+  const loop = async (): Promise<void> => {
+    while (running) {
+      await fetchText(`${url}/`).catch(() => {});
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  };
+  const loops = [loop(), loop()];
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
