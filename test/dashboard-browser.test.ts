@@ -51,6 +51,8 @@ async function openPage(url: string, viewport = { width: 1400, height: 900 }): P
 }
 
 const row = (origin: string): string => `tr[data-upstream="${origin}"]`;
+/** Page functions are written as strings: this project's TypeScript has no DOM types. */
+const BACKGROUND = '(e) => getComputedStyle(e).backgroundColor';
 
 describe('dashboard in a browser', { timeout: 60_000 }, () => {
   it('renders every pool and upstream with live figures and share bars', async () => {
@@ -72,8 +74,8 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
 
     // Traffic appears without reloading: the api pool's only upstream takes 100 % of its share.
     for (let i = 0; i < 12; i++) await fetchText(`${p.url}/api/x`);
-    await page.waitForFunction((sel) => document.querySelector(sel)?.querySelector('.pct')?.textContent === '100 %', row(ups[2]!.url));
-    const fill = await page.locator(`${row(ups[2]!.url)} .bar .fill`).evaluate((e) => (e as HTMLElement).style.width);
+    await page.waitForFunction(`document.querySelector('${row(ups[2]!.url)} .pct')?.textContent === '100 %'`);
+    const fill = await page.locator(`${row(ups[2]!.url)} .bar .fill`).evaluate('(e) => e.style.width');
     expect(fill).toBe('100%');
     expect(await page.locator(`${row(ups[2]!.url)} svg.spark polyline`).count()).toBeGreaterThan(0);
     expect(errors).toEqual([]);
@@ -93,22 +95,22 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     const { page, errors } = await openPage(`${p.adminUrl}/`);
     await page.waitForSelector(`${row(a.url)}[data-state="up"]`);
     // A marker that only survives if the page is never reloaded.
-    await page.evaluate(() => Object.assign(window, { __sameDocument: true }));
+    await page.evaluate('window.__sameDocument = true');
     const shot = process.env['FAIRWAY_DASHBOARD_SCREENSHOT'];
     const traffic = shot === undefined ? null : keepTraffic(p.url);
 
     b.child.kill('SIGKILL');
     await page.waitForSelector(`${row(b.url)}[data-state="down"]`, { timeout: 15_000 });
-    expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
-    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    expect(await page.evaluate("performance.getEntriesByType('navigation').length")).toBe(1);
     // Obvious at a glance: a red pill, a red row, the reason, a "1 down" badge, and the event.
     const pill = page.locator(`${row(b.url)} .state`);
     expect(await pill.textContent()).toBe('down');
-    expect(await pill.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(208, 49, 45)');
-    expect(await page.locator(`${row(b.url)} td`).first().evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+    expect(await pill.evaluate(BACKGROUND)).toBe('rgb(208, 49, 45)');
+    expect(await page.locator(`${row(b.url)} td`).first().evaluate(BACKGROUND)).not.toBe('rgba(0, 0, 0, 0)');
     expect(await page.locator(`${row(b.url)} .reason`).textContent()).toMatch(/health check failed|connect/);
     expect(await page.locator('section[data-pool="web"] .badge.alert').textContent()).toBe('1 down');
-    await page.waitForFunction((origin) => [...document.querySelectorAll('#events tr')].some((tr) => tr.textContent?.includes(origin) && tr.textContent.includes('down')), b.url);
+    await page.waitForFunction(`[...document.querySelectorAll('#events tr')].some((tr) => tr.textContent.includes('${b.url}') && tr.textContent.includes('down'))`);
     expect(await page.locator(`${row(a.url)}`).getAttribute('data-state')).toBe('up');
 
     if (shot !== undefined && traffic !== null) {
@@ -169,7 +171,7 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     // Totals: the pool's request counter is the sum of both workers'.
     const stat = async (label: string): Promise<string> =>
       page.locator('section[data-pool="web"] .pool-stats span', { hasText: label }).locator('b').innerText();
-    await page.waitForFunction(() => document.querySelector('section[data-pool="web"] .pool-stats')?.textContent?.includes('requests 20'));
+    await page.waitForFunction(`document.querySelector('section[data-pool="web"] .pool-stats')?.textContent.includes('requests 20')`);
     // Per worker: each tab shows that worker's part, and the parts add up to the total.
     let sum = 0;
     for (const name of ['Worker 0', 'Worker 1']) {
