@@ -10,7 +10,7 @@ import { bucketQuantileMs, emptySums, secondOf, type TrafficSums } from '../obse
 /** Seconds the share and the recent figures cover: the current second and the 59 before it. */
 export const SHARE_SECONDS = 60;
 /** Complete seconds the request rate is averaged over. */
-export const RATE_SECONDS = 10;
+export const RATE_SECONDS = 5;
 /** Complete seconds in a series (oldest first, ending with the last complete second). */
 export const SERIES_SECONDS = 60;
 
