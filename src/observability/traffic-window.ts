@@ -26,9 +26,13 @@ const STRIDE = FIRST_BUCKET + WINDOW_BUCKETS;
 /** Stamp of a slot never used: no clock second is this (it would be 68 years before the origin). */
 const NEVER = -0x80000000;
 
-/** Whole seconds of a clock reading in ms. Allocation-free for readings below 2^31 s. */
+/**
+ * Whole seconds of a clock reading in ms. Allocation-free for readings below 2^31 s. A multiply,
+ * not a division (a fraction of the cost on the hot path); a reading within one ulp of a whole
+ * second may land in the second before, which no figure can tell.
+ */
 export function secondOf(nowMs: number): number {
-  return (nowMs / 1000) | 0;
+  return (nowMs * 0.001) | 0;
 }
 
 /** Sums over a range of seconds (see TrafficWindow.sum). */
