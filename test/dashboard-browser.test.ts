@@ -51,8 +51,17 @@ async function openPage(url: string, viewport = { width: 1400, height: 900 }): P
 }
 
 const row = (origin: string): string => `tr[data-upstream="${origin}"]`;
-/** Page functions are written as strings: this project's TypeScript has no DOM types. */
-const BACKGROUND = '(e) => getComputedStyle(e).backgroundColor';
+// Functions run in the page (as functions: the page's CSP forbids evaluating strings). This
+// project's TypeScript has no DOM types, hence the casts through PageGlobals.
+interface PageElement {
+  readonly textContent: string | null;
+}
+interface PageGlobals {
+  readonly document: { querySelector(sel: string): PageElement | null; querySelectorAll(sel: string): ArrayLike<PageElement> };
+}
+const BACKGROUND = (e: unknown): string =>
+  (globalThis as unknown as { getComputedStyle(el: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor;
+const WIDTH = (e: unknown): string => (e as { style: { width: string } }).style.width;
 
 describe('dashboard in a browser', { timeout: 60_000 }, () => {
   it('renders every pool and upstream with live figures and share bars', async () => {
@@ -74,8 +83,8 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
 
     // Traffic appears without reloading: the api pool's only upstream takes 100 % of its share.
     for (let i = 0; i < 12; i++) await fetchText(`${p.url}/api/x`);
-    await page.waitForFunction(`document.querySelector('${row(ups[2]!.url)} .pct')?.textContent === '100 %'`);
-    const fill = await page.locator(`${row(ups[2]!.url)} .bar .fill`).evaluate('(e) => e.style.width');
+    await page.waitForFunction((sel) => (globalThis as unknown as PageGlobals).document.querySelector(sel)?.textContent === '100 %', `${row(ups[2]!.url)} .pct`);
+    const fill = await page.locator(`${row(ups[2]!.url)} .bar .fill`).evaluate(WIDTH);
     expect(fill).toBe('100%');
     expect(await page.locator(`${row(ups[2]!.url)} svg.spark polyline`).count()).toBeGreaterThan(0);
     expect(errors).toEqual([]);
@@ -108,7 +117,13 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     expect(await page.locator(`${row(b.url)} td`).first().evaluate(BACKGROUND)).not.toBe('rgba(0, 0, 0, 0)');
     expect(await page.locator(`${row(b.url)} .reason`).textContent()).toMatch(/health check failed|connect/);
     expect(await page.locator('section[data-pool="web"] .badge.alert').textContent()).toBe('1 down');
-    await page.waitForFunction(`[...document.querySelectorAll('#events tr')].some((tr) => tr.textContent.includes('${b.url}') && tr.textContent.includes('down'))`);
+    await page.waitForFunction(
+      (origin) =>
+        Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('#events tr')).some(
+          (tr) => tr.textContent?.includes(origin) === true && tr.textContent.includes('down'),
+        ),
+      b.url,
+    );
     expect(await page.locator(`${row(a.url)}`).getAttribute('data-state')).toBe('up');
     expect(errors).toEqual([]);
   });
@@ -163,7 +178,9 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
     // Totals: the pool's request counter is the sum of both workers'.
     const stat = async (label: string): Promise<string> =>
       page.locator('section[data-pool="web"] .pool-stats span', { hasText: label }).locator('b').innerText();
-    await page.waitForFunction(`document.querySelector('section[data-pool="web"] .pool-stats')?.textContent.includes('requests 20')`);
+    await page.waitForFunction(
+      () => (globalThis as unknown as PageGlobals).document.querySelector('section[data-pool="web"] .pool-stats')?.textContent?.includes('requests 20') === true,
+    );
     // Per worker: each tab shows that worker's part, and the parts add up to the total.
     let sum = 0;
     for (const name of ['Worker 0', 'Worker 1']) {
