@@ -72,7 +72,7 @@ afterAll(() => {
 
 describe('npm pack', { timeout: 120_000 }, () => {
   it('ships compiled JavaScript, declarations, the bin, the schema; no sources, tests or benches', () => {
-    for (const f of ['bin/fairway.js', 'dist/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/lib/start.d.ts', 'dist/admin/dashboard/app.js', 'config/fairway.schema.json', 'package.json']) {
+    for (const f of ['bin/fairway.js', 'dist/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/lib/start.d.ts', 'dist/admin/dashboard/main.js', 'dist/admin/dashboard/page.html', 'config/fairway.schema.json', 'package.json']) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|bench|scripts|examples)\/|\.test\.|\.testing\.|\.case\.|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);

@@ -1,6 +1,6 @@
 // The dashboard page served at GET / on the admin server: one self-contained HTML document
-// (page.html with style.css and app.js inlined, read once from ./dashboard/ next to this
-// module), locked down by a Content-Security-Policy that allows exactly those two inline blocks
+// (page.html with style.css and the script files inlined, read once from ./dashboard/ next to
+// this module), locked down by a Content-Security-Policy that allows exactly those two inline blocks
 // and requests to this origin. The page holds no data: its script reads /status (with the bearer
 // token when one is configured). What /status contains is status.ts's and explain.ts's.
 
@@ -12,6 +12,9 @@ export interface DashboardPage {
   readonly body: Buffer;
   readonly headers: Readonly<Record<string, string>>;
 }
+
+/** The script's parts, in order: concatenated into one inline module (they share its scope). */
+const SCRIPT_PARTS = ['format.js', 'history.js', 'model.js', 'view.js', 'main.js'] as const;
 
 let cached: DashboardPage | null = null;
 
@@ -30,7 +33,7 @@ function sha256(text: string): string {
 export function dashboardPage(): DashboardPage {
   if (cached !== null) return cached;
   const css = asset('style.css');
-  const js = asset('app.js');
+  const js = SCRIPT_PARTS.map(asset).join('\n');
   const html = asset('page.html');
   // Split on the markers rather than String.replace: `$` sequences in the assets stay as written.
   const [beforeStyle, afterStyle] = splitOnce(html, '/*STYLE*/');
