@@ -120,6 +120,21 @@ function seriesOf(u: Upstream, end: number): TrafficSeries {
   return { endSecond: end, requests, failures, p99Ms };
 }
 
+/** Each count's fraction of their sum (4 places); all null when the sum is 0. */
+function sharesOf(counts: readonly number[]): (number | null)[] {
+  const total = counts.reduce((n, c) => n + c, 0);
+  return counts.map((c) => (total === 0 ? null : round(c / total, 4)));
+}
+
+/**
+ * Only the shares of a pool's upstreams (each listed once) over the last SHARE_SECONDS as of
+ * clock `nowMs`, in their order: what /metrics exports. O(upstreams × SHARE_SECONDS × buckets).
+ */
+export function trafficShares(upstreams: readonly Upstream[], nowMs: number): (number | null)[] {
+  const now = secondOf(nowMs);
+  return sharesOf(upstreams.map((u) => u.traffic.sum(now - SHARE_SECONDS + 1, now).started));
+}
+
 /**
  * The traffic figures of a pool's upstreams (each listed once) as of clock `nowMs`, and the
  * pool's totals. O(upstreams × SERIES_SECONDS × buckets); allocates freely (read time only).
@@ -127,7 +142,7 @@ function seriesOf(u: Upstream, end: number): TrafficSeries {
 export function poolTraffic(upstreams: readonly Upstream[], nowMs: number): { upstreams: Map<Upstream, UpstreamTraffic>; pool: RecentTraffic } {
   const now = secondOf(nowMs);
   const windows = upstreams.map((u) => u.traffic.sum(now - SHARE_SECONDS + 1, now));
-  const total = windows.reduce((n, w) => n + w.started, 0);
+  const shares = sharesOf(windows.map((w) => w.started));
   const poolWindow = emptySums();
   const poolRate = emptySums();
   const out = new Map<Upstream, UpstreamTraffic>();
@@ -137,7 +152,7 @@ export function poolTraffic(upstreams: readonly Upstream[], nowMs: number): { up
     u.traffic.sum(now - SHARE_SECONDS + 1, now, poolWindow);
     poolRate.started += rate.started;
     out.set(u, {
-      share: total === 0 ? null : round(w.started / total, 4),
+      share: shares[i]!,
       recent: recentOf(w, rate),
       series: seriesOf(u, now - 1),
     });
