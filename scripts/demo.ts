@@ -35,10 +35,12 @@ child.stdout.on('data', (d: Buffer) => {
   process.stdout.write(d);
   const m = /^fairway listening on (\S+)$/m.exec(d.toString());
   if (m) {
+    const admin = `http://127.0.0.1:${ephemeral ? '<admin port>' : (env['FAIRWAY_DEMO_ADMIN_PORT'] ?? '9901')}`;
     process.stdout.write(
       `\nTry it:  for i in 1 2 3 4 5 6 7 8; do curl -s ${m[1]}/; done\n` +
         `         (weights a=2, b=1, c=1: smooth round-robin gives a b c a, a b c a …)\n` +
-        `Status:  curl -s http://127.0.0.1:${ephemeral ? '<admin port>' : (env['FAIRWAY_DEMO_ADMIN_PORT'] ?? '9901')}/status\n` +
+        `Dashboard: open ${admin}/ in a browser\n` +
+        `Status:  curl -s ${admin}/status\n` +
         `Stop:    Ctrl-C\n\n`,
     );
   }

@@ -218,8 +218,8 @@ export class Runtime {
     }
   }
 
-  /** What every request reads of this runtime (handler.ts). */
-  private handlerContext(): HandlerContext {
+  /** What every request reads of this runtime (handler.ts); also what the library's createProxy serves with. */
+  handlerContext(): HandlerContext {
     return {
       clock: this.clock,
       rng: this.rng,

@@ -156,7 +156,7 @@ describe('admin: routing and bad input', () => {
       expect(r.headers['allow']).toBe(allow);
       expect(r.headers['cache-control']).toBe('no-store');
     }
-    for (const path of ['/nope', '/status/', '/healthz/x', '/']) {
+    for (const path of ['/nope', '/status/', '/healthz/x', '/index.html']) {
       const r = await fetchText(`${p.admin}${path}`);
       expect(r.status, path).toBe(404);
       expect(r.headers['cache-control']).toBe('no-store');

@@ -59,6 +59,10 @@ describe('renderMetrics', () => {
       expect(m.families.has(name), name).toBe(true);
     }
     expect(m.value('fairway_info', { version: '1.2.3' })).toBe(1);
+    // The share of the last minute: api's first upstream had 2 of its 3 tries; web had none.
+    expect(m.value('fairway_upstream_traffic_share', { pool: 'api', upstream: 'http://127.0.0.1:4001' })).toBe(0.6667);
+    expect(m.value('fairway_upstream_traffic_share', { pool: 'api', upstream: 'http://127.0.0.1:4002' })).toBe(0.3333);
+    expect(text).not.toContain('fairway_upstream_traffic_share{pool="web"');
     expect(m.value('fairway_open_connections', { listener: 'http://127.0.0.1:8080' })).toBe(3);
   });
 

@@ -8,6 +8,7 @@ import type { Upstream } from '../pool/upstream.ts';
 import type { LatencyHistogram } from '../observability/histogram.ts';
 import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
+import { trafficShares } from './explain.ts';
 import { decayedEwmaMs } from './status.ts';
 
 /** The content type Prometheus expects for the text format. */
@@ -240,6 +241,13 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   for (const r of rows) {
     if (r.pool.config.balancer !== 'ewma') continue;
     w.sample('fairway_upstream_ewma_seconds', r.labels, (decayedEwmaMs(r.u, r.pool, now) ?? 0) / 1000);
+  }
+  w.family('fairway_upstream_traffic_share', 'gauge', "Fraction of the pool's tries the upstream got over the last 60 s (absent while the pool had none).");
+  for (const p of pools) {
+    const ups = rows.filter((r) => r.pool === p);
+    trafficShares(ups.map((r) => r.u), now).forEach((share, i) => {
+      if (share !== null) w.sample('fairway_upstream_traffic_share', ups[i]!.labels, share);
+    });
   }
   w.family('fairway_upstream_health_check_up', 'gauge', 'Result of the last active health check: 1 passed, 0 failed (absent before the first).');
   for (const r of rows) if (r.u.lastCheck !== null) w.sample('fairway_upstream_health_check_up', r.labels, r.u.lastCheck.ok ? 1 : 0);

@@ -8,6 +8,8 @@ import type { Duplex } from 'node:stream';
 import { ConfigError, formatIssue } from '../config/errors.ts';
 import type { AdminConfig, Config } from '../config/types.ts';
 import { bind, boundUrl, clientErrorHandler, type ClientErrorKind } from '../util/http-server.ts';
+import { dashboardPage } from './dashboard.ts';
+import { withoutSeries } from './explain.ts';
 import { EventLoopMonitor, METRICS_CONTENT_TYPE } from './metrics.ts';
 import { NoConfigFileError, type AdminSource } from './source.ts';
 
@@ -55,8 +57,9 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
 }
 
 /**
- * The admin HTTP server. Routes: GET /healthz, GET /readyz (open), GET /metrics, GET /status,
- * POST /reload (token when configured). Wrong method on a known path → 405 with Allow;
+ * The admin HTTP server. Routes: GET / (the dashboard page, open: it holds no data), GET
+ * /healthz, GET /readyz (open), GET /metrics, GET /status (`?series=1` keeps the per-second
+ * series), POST /reload (token when configured). Wrong method on a known path → 405 with Allow;
  * unknown path → 404. Every response is `cache-control: no-store`. A handler that throws
  * answers 500; nothing a client sends can crash the process.
  */
@@ -224,6 +227,8 @@ export class AdminServer {
 }
 
 const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
+  // The page carries no data (its script reads /status with the token), so it is open like /healthz.
+  ['/', { methods: ['GET'], auth: false, handle: (_s, _req, res) => sendPage(res) }],
   ['/healthz', { methods: ['GET'], auth: false, handle: (_s, _req, res) => send(res, 200, TEXT_TYPE, 'ok\n') }],
   [
     '/readyz',
@@ -241,7 +246,19 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
       handle: async (s, _req, res) => send(res, 200, METRICS_CONTENT_TYPE, await s.metricsText()),
     },
   ],
-  ['/status', { methods: ['GET'], auth: true, handle: async (s, _req, res) => sendJson(res, 200, await s.source.status()) }],
+  [
+    '/status',
+    {
+      methods: ['GET'],
+      auth: true,
+      handle: async (s, req, res) => {
+        const doc = await s.source.status();
+        // The dashboard asks for the series (compact JSON: it polls every second); people get the rest, indented.
+        if (hasQueryFlag(req.url, 'series')) send(res, 200, JSON_TYPE, JSON.stringify(doc));
+        else sendJson(res, 200, withoutSeries(doc));
+      },
+    },
+  ],
   ['/reload', { methods: ['POST'], auth: true, handle: (s, req, res) => s.reload(req, res) }],
 ]);
 
@@ -264,6 +281,14 @@ function pathOf(url: string | undefined): string | null {
   }
 }
 
+/** True when the query string has `name=1` (or `name=true`, or a bare `name`). */
+function hasQueryFlag(url: string | undefined, name: string): boolean {
+  const q = url?.indexOf('?') ?? -1;
+  if (url === undefined || q === -1) return false;
+  const v = new URLSearchParams(url.slice(q + 1)).get(name);
+  return v === '' || v === '1' || v === 'true';
+}
+
 function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
@@ -278,6 +303,16 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.setHeader('cache-control', 'no-store');
   res.setHeader('x-content-type-options', 'nosniff');
   res.end(buf);
+}
+
+function sendPage(res: ServerResponse): void {
+  const page = dashboardPage();
+  for (const [name, value] of Object.entries(page.headers)) res.setHeader(name, value);
+  res.statusCode = 200;
+  res.setHeader('content-length', page.body.length);
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.end(page.body);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

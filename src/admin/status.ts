@@ -9,6 +9,7 @@ import type { Upstream } from '../pool/upstream.ts';
 import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
 import { packageVersion } from '../version.ts';
+import { balancingFigures, poolTraffic, type BalancingFigures, type RecentTraffic, type TrafficSeries, type UpstreamTraffic } from './explain.ts';
 
 /** EWMA decay time constant used when a pool's config gives none (the balancer's default). */
 const DEFAULT_EWMA_DECAY_MS = 10_000;
@@ -58,6 +59,14 @@ export interface UpstreamStatus {
   } | null;
   /** Time to response headers since the upstream was first configured. */
   readonly latency: LatencyPercentiles;
+  /** Fraction of the pool's tries over the last 60 s (0–1; a pool's shares sum to 1); null when the pool had none. */
+  readonly share: number | null;
+  /** What the pool's balancer decides by (explain.ts). */
+  readonly balancing: BalancingFigures;
+  /** The last 60 s: tries, failures, req/s, error share, p50/p99. */
+  readonly recent: RecentTraffic;
+  /** Per-second history (the last 60 complete seconds); GET /status drops it unless asked (?series=1). */
+  readonly series?: TrafficSeries;
 }
 
 export interface PoolStatus {
@@ -70,6 +79,8 @@ export interface PoolStatus {
   readonly noUpstream: number;
   /** Upstreams that can be picked now. */
   readonly selectable: number;
+  /** The pool's last 60 s, all upstreams together. */
+  readonly recent: RecentTraffic;
   readonly upstreams: readonly UpstreamStatus[];
 }
 
@@ -102,7 +113,7 @@ function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
-function upstreamStatus(pool: Pool, u: Upstream, now: number): UpstreamStatus {
+function upstreamStatus(pool: Pool, u: Upstream, now: number, traffic: UpstreamTraffic): UpstreamStatus {
   const state = u.state;
   const r = u.responses;
   const ewma = decayedEwmaMs(u, pool, now);
@@ -126,6 +137,10 @@ function upstreamStatus(pool: Pool, u: Upstream, now: number): UpstreamStatus {
         ? null
         : { ok: c.ok, at: new Date(c.at).toISOString(), status: c.status, error: c.error, latencyMs: round3(c.latencyMs) },
     latency: u.latency.percentiles(),
+    share: traffic.share,
+    balancing: balancingFigures(pool, u, ewma),
+    recent: traffic.recent,
+    series: traffic.series,
   };
 }
 
@@ -137,13 +152,9 @@ export function buildStatus(src: StatusSource): Status {
   const now = src.clock();
   const pools: PoolStatus[] = [];
   for (const pool of src.current.pools.values()) {
-    const seen = new Set<Upstream>();
-    const upstreams: UpstreamStatus[] = [];
-    for (const u of pool.upstreams) {
-      if (seen.has(u)) continue;
-      seen.add(u);
-      upstreams.push(upstreamStatus(pool, u, now));
-    }
+    const distinct = [...new Set(pool.upstreams)];
+    const traffic = poolTraffic(distinct, now);
+    const upstreams = distinct.map((u) => upstreamStatus(pool, u, now, traffic.upstreams.get(u)!));
     pools.push({
       name: pool.name,
       balancer: pool.config.balancer,
@@ -153,6 +164,7 @@ export function buildStatus(src: StatusSource): Status {
       budgetExhausted: pool.counters.budgetExhausted,
       noUpstream: pool.counters.noUpstream,
       selectable: pool.members.length,
+      recent: traffic.pool,
       upstreams,
     });
   }

@@ -37,7 +37,7 @@ export function formatIssue(issue: ConfigIssue): string {
  * ConfigError is still readable.
  */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[]) {

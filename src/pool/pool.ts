@@ -66,6 +66,7 @@ export class Pool {
     u.inflight++;
     u.requests++;
     if (isRetry) u.retries++;
+    u.traffic.started(nowMs);
     this.balancer.onStart(u, nowMs);
   }
 
@@ -75,6 +76,7 @@ export class Pool {
    */
   finish(u: Upstream, nowMs: number, latencyMs: number, ok: boolean): void {
     u.inflight--;
+    u.traffic.finished(nowMs, latencyMs, ok);
     this.balancer.onFinish(u, nowMs, latencyMs, ok);
     if (u.retired && u.inflight === 0) closeRetired(u);
   }

@@ -4,6 +4,7 @@
 
 import type { Dispatcher } from 'undici';
 import { LatencyHistogram } from '../observability/histogram.ts';
+import { TrafficWindow } from '../observability/traffic-window.ts';
 
 /** Why an upstream is not selectable. 0 = selectable (when weight > 0). */
 export const UpstreamFlag = {
@@ -59,6 +60,8 @@ export class Upstream {
    * holds WebAssembly memory: destroyed when the upstream is retired or at shutdown.
    */
   declare readonly latency: LatencyHistogram;
+  /** The last minute in one-second slots (share, req/s, errors, recent latency): Pool.start/finish write it. */
+  declare readonly traffic: TrafficWindow;
 
   // Passive health.
   declare consecutiveFailures: number;
@@ -93,6 +96,7 @@ export class Upstream {
     this.retries = 0;
     this.responses = new Float64Array(STATUS_CLASSES);
     this.latency = new LatencyHistogram();
+    this.traffic = new TrafficWindow();
     this.consecutiveFailures = 0;
     this.ejections = 0;
     this.ejectedUntil = 0;

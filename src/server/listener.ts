@@ -146,6 +146,27 @@ export class Listener {
   }
 }
 
+/**
+ * An http.Server 'upgrade' listener that hands WebSocket handshakes to `handle` (tunnels are
+ * tracked in `tunnels`). Any other upgrade (only on Node < 24.9, or on a server without
+ * shouldUpgradeCallback, such as one the library is embedded in) is served as a plain request
+ * on the raw socket when it has no body, refused with 400 otherwise.
+ */
+export function upgradeHandler(handle: (client: Downstream) => void, tunnels: Set<Duplex>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    // Only reached by other upgrades on Node < 24.9 (no shouldUpgradeCallback), and by
+    // createProxy's host servers: served as a plain request on the raw socket when it has no
+    // body, refused otherwise.
+    const websocket = isTunnelledUpgrade(req);
+    if (!websocket && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) {
+      socket.on('error', () => {});
+      socket.end(rawErrorResponse(ErrorCode.BadRequest));
+      return;
+    }
+    handle(new H1Upgrade(req, socket, head, tunnels, websocket ? req.headers.upgrade!.trim() : null));
+  };
+}
+
 /** The node:http server of a listener, HTTP/1.1 requests and upgrades turned into Downstreams. */
 function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) => void, tunnels: Set<Duplex>) {
   const requestTimeout = limits.requestTimeoutMs;
@@ -178,17 +199,7 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
   );
   // More fields than allowed are refused while parsing (431), never truncated.
   server.maxHeadersCount = limits.maxHeaderCount;
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // Only reached by other upgrades on Node < 24.9 (no shouldUpgradeCallback): served as a
-    // plain request on the raw socket when it has no body, refused otherwise.
-    const websocket = isTunnelledUpgrade(req);
-    if (!websocket && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) {
-      socket.on('error', () => {});
-      socket.end(rawErrorResponse(ErrorCode.BadRequest));
-      return;
-    }
-    handle(new H1Upgrade(req, socket, head, tunnels, websocket ? req.headers.upgrade!.trim() : null));
-  });
+  server.on('upgrade', upgradeHandler(handle, tunnels));
   // Never let a socket error (client reset) become an uncaught exception; answer parse errors
   // with the proxy's own error responses.
   server.on('clientError', onClientError);
