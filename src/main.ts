@@ -110,6 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
     {
       stop: () => runtime.close(runtime.current.config.shutdown.drainTimeoutMs),
       reload: () => runtime.reload(),
+      ...(opts.configFile === null ? {} : { watch: { file: opts.configFile, watchConfig: () => runtime.current.config.watchConfig } }),
     },
     log,
   ).exited;

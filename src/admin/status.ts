@@ -31,6 +31,8 @@ export interface StatusSource {
 
 export interface UpstreamStatus {
   readonly origin: string;
+  /** The DNS name the address came from (`resolve`); null for an address from the config. */
+  readonly name: string | null;
   readonly state: 'up' | 'down' | 'ejected';
   /** Why it is down or ejected; null when up. */
   readonly reason: string | null;
@@ -109,6 +111,7 @@ function upstreamStatus(pool: Pool, u: Upstream, now: number): UpstreamStatus {
   const c = u.lastCheck;
   return {
     origin: displayOrigin(u.origin),
+    name: u.dnsName,
     state,
     reason: state === 'up' ? null : u.reason,
     weight: u.weight,

@@ -165,6 +165,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       },
       forceStop: killAll,
       reload: () => source.reload(),
+      ...(current.source === null ? {} : { watch: { file: current.source, watchConfig: () => current.watchConfig } }),
     },
     log,
   );
