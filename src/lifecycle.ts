@@ -18,7 +18,15 @@ export interface LifecycleHooks {
    * The config file to watch while `watchConfig()` (the running config's flag, asked on every
    * look) says so. Absent = never watch (flags only, cluster workers).
    */
-  watch?: { readonly file: string; readonly watchConfig: () => boolean };
+  watch?: WatchHooks;
+}
+
+/** What watching the config file needs (see FileWatch). */
+export interface WatchHooks {
+  readonly file: string;
+  readonly watchConfig: () => boolean;
+  /** The file's identity as the last load or reload read it (taken before reading). */
+  readonly lastRead: () => string | null;
 }
 
 export interface Running {
@@ -80,7 +88,7 @@ export function runUntilStopped(hooks: LifecycleHooks, log: Logger): Running {
   if (w !== undefined) {
     // Asked on every tick, so a reload by any path (SIGHUP, POST /reload, the watch itself)
     // that turns watchConfig on or off takes effect within one interval.
-    watch = new FileWatch({ file: w.file, enabled: w.watchConfig, onChange: () => reload('config file changed') });
+    watch = new FileWatch({ file: w.file, enabled: w.watchConfig, lastRead: w.lastRead, onChange: () => reload('config file changed') });
     void watch.start();
   }
   return { exited, stop, reload };

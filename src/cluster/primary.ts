@@ -37,6 +37,8 @@ export interface PrimaryOptions {
   reloadSource: (() => ValidatedConfig) | null;
   /** Human lines (listening addresses) go here. */
   print: (line: string) => void;
+  /** The config file's identity as last read (watchConfig compares against it). */
+  lastRead?: () => string | null;
 }
 
 /** The config the primary's health runtime runs: the pools, no listener, no admin server. */
@@ -214,7 +216,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       },
       forceStop: killAll,
       reload: () => source.reload(),
-      ...(current.source === null ? {} : { watch: { file: current.source, watchConfig: () => current.watchConfig } }),
+      ...(current.source === null ? {} : { watch: { file: current.source, watchConfig: () => current.watchConfig, lastRead: opts.lastRead ?? (() => null) } }),
     },
     log,
   );

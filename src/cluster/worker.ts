@@ -18,7 +18,10 @@ export interface WorkerOptions {
   log: Logger;
   /** Validates config text from the primary (null = the flags-only form). Throws ConfigError. */
   parse: (text: string | null) => Config;
-  /** Bind the listeners with SO_REUSEPORT instead of through the primary. */
+  /**
+   * Bind the listeners with SO_REUSEPORT instead of through the primary (FAIRWAY_REUSE_PORT=1,
+   * for measurement only: see docs/scale-out.md; ignored when a listen port is 0).
+   */
   reusePort?: boolean;
 }
 
@@ -42,7 +45,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
       reloadSource: null,
       activeChecks: false,
       share: { onEject: (pool, u, e) => sendToPrimary(ejectMessage(pool, u, e)) },
-      reusePort: opts.reusePort ?? false,
+      // Each worker binding port 0 itself would get a port of its own: only for fixed ports.
+      reusePort: (opts.reusePort ?? false) && config.listen.every((a) => a.port !== 0),
     },
   );
   const loop = new EventLoopMonitor();

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configMapDir } from '../../test/helpers/configmap.ts';
+import { fileIdentitySync } from './file-identity.ts';
 import { FileWatch, Look } from './file-watch.ts';
 
 let dir: string;
@@ -106,5 +107,23 @@ describe('FileWatch', () => {
     await w.look();
     await w.look();
     expect(calls()).toBe(0);
+  });
+
+  it('with lastRead: an edit made before the first look is seen; a read by another path moves the baseline', async () => {
+    const f = path.join(dir, 'fairway.yaml');
+    await writeFile(f, 'a: 1\n');
+    let read = fileIdentitySync(f); // what the loader read
+    let n = 0;
+    const w = new FileWatch({ file: f, lastRead: () => read, onChange: () => n++ });
+    await writeFile(f, 'a: 22\n'); // edited before the watch ever looked
+    expect(await w.look()).toBe(Look.Settling);
+    expect(await w.look()).toBe(Look.Changed);
+    expect(n).toBe(1);
+    // Another reload (a signal) read the next edit itself: nothing left to report.
+    await writeFile(f, 'a: 333\n');
+    read = fileIdentitySync(f);
+    expect(await w.look()).toBe(Look.Unchanged);
+    expect(await w.look()).toBe(Look.Unchanged);
+    expect(n).toBe(1);
   });
 });

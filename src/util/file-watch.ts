@@ -32,6 +32,13 @@ export interface FileWatchOptions {
    * next look after it turns true takes a new baseline: changes made meanwhile are not reported.
    */
   readonly enabled?: () => boolean;
+  /**
+   * The file's identity when its reader last read it (taken just before reading). When given,
+   * a change means "differs from what was last read", so a reload by any other path (a signal,
+   * an admin request) moves the baseline too, and an edit made just before the watch started
+   * is still seen. Without it, the baseline is the identity at the watch's first look.
+   */
+  readonly lastRead?: () => string | null;
 }
 
 /**
@@ -47,6 +54,7 @@ export class FileWatch {
   private readonly intervalMs: number;
   private readonly debounceMs: number;
   private readonly enabled: () => boolean;
+  private readonly lastRead: () => string | null;
   /** The identity last reported (or seen at start). */
   private known: string | null;
   /** A new identity seen once, waiting to be confirmed. */
@@ -62,6 +70,7 @@ export class FileWatch {
     this.intervalMs = opts.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
     this.debounceMs = opts.debounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
     this.enabled = opts.enabled ?? (() => true);
+    this.lastRead = opts.lastRead ?? (() => null);
     this.known = null;
     this.candidate = null;
     this.timer = null;
@@ -91,6 +100,7 @@ export class FileWatch {
    */
   async look(): Promise<Look> {
     const id = await fileIdentity(this.file);
+    this.known = this.lastRead() ?? this.known;
     if (this.known === null) {
       this.known = id;
       return Look.Unchanged;
