@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { UpstreamStatus } from '../src/admin/status.ts';
 import { listeningUrl, startCli, type RunningCli } from './helpers/cli.ts';
 import { fetchText } from './helpers/http.ts';
+import { upstreamsOnOnePort } from './helpers/addresses.ts';
+import { startDnsServer } from './helpers/dns-server.ts';
 import { closedPortUrl } from './helpers/net.ts';
 import { startUpstream } from './helpers/upstream.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -141,6 +143,23 @@ describe('workers share health', { timeout: 90_000 }, () => {
       for (const w of replaced.workers) expect(w.pools[0]!.upstreams.find((u) => u.origin === a.url)?.state).toBe('down');
     }
     await waitFor(async () => (await views(admin, a.url)).every((v) => v?.state === 'down' && v.lastCheck?.status === 500), { timeoutMs: 10_000, message: 'the replacement sees a down' });
+    await stop(cli);
+  });
+
+  it('discovered addresses share health too: checks by the primary reach every worker by address', async () => {
+    const { upstreams, port } = await upstreamsOnOnePort([{ name: 'a', host: '127.0.0.2' }, { name: 'b', host: '127.0.0.3' }]);
+    const [a] = upstreams;
+    const dns = await startDnsServer();
+    dns.setRecords('api.test', { A: ['127.0.0.2', '127.0.0.3'] });
+    const { cli, url, admin } = await startCluster(
+      `workers: 2\ndns: { servers: ['${dns.server}'] }\npools:\n  web:\n    upstreams: [{ url: 'http://api.test:${port}', resolve: 1s }]\n` +
+        `    healthCheck: { path: /health, interval: 200ms, timeout: 150ms, unhealthyThreshold: 1 }\n`,
+    );
+    const origin = `http://127.0.0.2:${port}`;
+    await waitFor(async () => (await views(admin, origin)).every((v) => v?.name === 'api.test' && v.lastCheck?.ok === true), { timeoutMs: 10_000, message: 'checks of the discovered address in every worker' });
+    a!.healthStatus = 503;
+    await waitFor(async () => (await views(admin, origin)).every((v) => v?.state === 'down'), { timeoutMs: 10_000, message: '127.0.0.2 down in every worker' });
+    for (let i = 0; i < 6; i++) expect((await fetchText(`${url}/`, { headers: { connection: 'close' } })).body).toBe('b\n');
     await stop(cli);
   });
 });
