@@ -1,10 +1,12 @@
 // How a running Fairway process answers signals, shared by the single-process form (main.ts),
 // the cluster primary and its workers: SIGTERM/SIGINT drain then exit 0 (a second one exits at
-// once), SIGHUP reloads, SIGUSR1 reopens log files (rotation, as nginx). It knows nothing of what
-// stopping, reloading or reopening does.
+// once), SIGHUP reloads, and so does a change of the config file on disk while `watchConfig`
+// is on; SIGUSR1 reopens log files (rotation, as nginx). It knows nothing of what stopping,
+// reloading or reopening does.
 
 import { ConfigError, formatIssue } from './config/errors.ts';
 import type { Logger } from './observability/log.ts';
+import { FileWatch } from './util/file-watch.ts';
 
 export interface LifecycleHooks {
   /** Drains and stops; the process exits with 0 once it resolves (1 if it rejects). */
@@ -15,6 +17,19 @@ export interface LifecycleHooks {
   reload: (() => Promise<unknown>) | null;
   /** SIGUSR1: reopen the access log after rotation. (A listener also keeps Node's inspector off it.) */
   reopenLogs?(): void;
+  /**
+   * The config file to watch while `watchConfig()` (the running config's flag, asked on every
+   * look) says so. Absent = never watch (flags only, cluster workers).
+   */
+  watch?: WatchHooks;
+}
+
+/** What watching the config file needs (see FileWatch). */
+export interface WatchHooks {
+  readonly file: string;
+  readonly watchConfig: () => boolean;
+  /** The file's identity as the last load or reload read it (taken before reading). */
+  readonly lastRead: () => string | null;
 }
 
 export interface Running {
@@ -22,6 +37,8 @@ export interface Running {
   readonly exited: Promise<number>;
   /** Starts the stop (a cluster worker told to drain, or orphaned); does nothing once stopping. */
   stop(reason: string): void;
+  /** Reloads as SIGHUP does (same logging); `trigger` says why, in the log line. */
+  reload(trigger: string): void;
 }
 
 /** Installs the signal handlers and returns the running process's handle. */
@@ -31,9 +48,12 @@ export function runUntilStopped(hooks: LifecycleHooks, log: Logger): Running {
     resolveExit = resolve;
   });
   let stopping = false;
+  let watch: FileWatch | null = null;
   const stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
+    watch?.stop();
+    watch = null;
     log.info({ reason }, 'draining');
     hooks.stop().then(
       () => {
@@ -59,15 +79,23 @@ export function runUntilStopped(hooks: LifecycleHooks, log: Logger): Running {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('SIGUSR1', () => hooks.reopenLogs?.());
-  const reload = hooks.reload;
-  process.on('SIGHUP', () => {
-    if (reload === null) return;
-    reload().then(
-      () => log.info('config reloaded'),
+  const reload = (trigger: string): void => {
+    const fn = hooks.reload;
+    if (fn === null || stopping) return;
+    fn().then(
+      () => log.info({ trigger }, 'config reloaded'),
       (err: unknown) => reportReloadFailure(err, log),
     );
-  });
-  return { exited, stop };
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  const w = hooks.watch;
+  if (w !== undefined) {
+    // Asked on every tick, so a reload by any path (SIGHUP, POST /reload, the watch itself)
+    // that turns watchConfig on or off takes effect within one interval.
+    watch = new FileWatch({ file: w.file, enabled: w.watchConfig, lastRead: w.lastRead, onChange: () => reload('config file changed') });
+    void watch.start();
+  }
+  return { exited, stop, reload };
 }
 
 /** Logs a refused reload; an invalid config is also printed, file:line:col, on stderr. */

@@ -12,6 +12,7 @@ import type { Config } from './config/types.ts';
 import { runUntilStopped } from './lifecycle.ts';
 import { createLogger } from './observability/log.ts';
 import { Runtime } from './runtime.ts';
+import { fileIdentitySync } from './util/file-identity.ts';
 import { packageVersion } from './version.ts';
 
 /** A validated config and the file text it came from (null for the flags-only form). */
@@ -30,9 +31,14 @@ function parseConfig(opts: CliOptions, text: string | null): Config {
   return parseConfigText(text, opts.configFile, { env, overrides });
 }
 
+/** The config file's identity just before it was last read (watchConfig compares against it). */
+let lastReadIdentity: string | null = null;
+
 /** Reads the config file (if any) and validates it. Throws ConfigError. */
 function loadConfig(opts: CliOptions): LoadedConfig {
   if (opts.configFile === null) return { config: parseConfig(opts, null), text: null };
+  // Before reading: an edit landing during the read is seen as a change afterwards.
+  lastReadIdentity = fileIdentitySync(opts.configFile);
   let text: string;
   try {
     text = readFileSync(opts.configFile, 'utf8');
@@ -70,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return runWorker({
       log: log.child({ worker: Number(process.env['FAIRWAY_WORKER_INDEX'] ?? 0) }),
       parse: (text) => parseConfig(opts, text),
+      reusePort: process.env['FAIRWAY_REUSE_PORT'] === '1',
     });
   }
 
@@ -92,7 +99,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   if (config.workers > 1) {
     const reload = opts.configFile === null ? null : () => loadConfig(opts);
-    return runPrimary(loaded, { log, reloadSource: reload, print: (line) => process.stdout.write(`${line}\n`) });
+    return runPrimary(loaded, { log, reloadSource: reload, lastRead: () => lastReadIdentity, print: (line) => process.stdout.write(`${line}\n`) });
   }
   const reloadSource = opts.configFile === null ? null : () => loadConfig(opts).config;
   let runtime: Runtime;
@@ -111,6 +118,9 @@ async function main(argv: readonly string[]): Promise<number> {
       stop: () => runtime.close(runtime.current.config.shutdown.drainTimeoutMs),
       reload: () => runtime.reload(),
       reopenLogs: () => runtime.reopenLogs(),
+      ...(opts.configFile === null
+        ? {}
+        : { watch: { file: opts.configFile, watchConfig: () => runtime.current.config.watchConfig, lastRead: () => lastReadIdentity } }),
     },
     log,
   ).exited;

@@ -1,12 +1,15 @@
 // Builds the object graph from a Config and runs it: listeners, pools, router, health state and
-// checks, admin. A reload builds a complete new generation (reusing upstream state from the
-// registry) and swaps it in with one assignment; in-flight requests finish on the generation
-// they began on. close() drains: readiness off, stop accepting, finish in-flight, force-close.
+// checks, DNS discovery, admin. A reload builds a complete new generation (reusing upstream
+// state from the registry) and swaps it in with one assignment; in-flight requests finish on the
+// generation they began on. A DNS change rebuilds only the members of the pools that resolve
+// that name, off the request path. close() drains: readiness off, stop accepting, finish
+// in-flight, force-close.
 
 import { createBalancer } from './balancer/index.ts';
-import type { Config } from './config/types.ts';
+import type { Config, UpstreamConfig } from './config/types.ts';
+import { DnsDiscovery, dnsNameStatus, expandPool, type DnsNameStatus, type DnsWatch } from './discovery/dns.ts';
 import { HealthChecker } from './health/checker.ts';
-import { HealthState } from './health/state.ts';
+import { HealthState, type HealthShare } from './health/state.ts';
 import { AccessLog } from './observability/access-log.ts';
 import { EventLog } from './observability/events.ts';
 import type { Logger } from './observability/log.ts';
@@ -29,6 +32,27 @@ export interface Generation extends RequestGeneration {
   readonly config: Config;
   readonly pools: ReadonlyMap<string, Pool>;
   readonly checkers: readonly HealthChecker[];
+  /** The DNS subscription of each entry with `resolve`; unwatched once the generation is replaced. */
+  readonly watches: ReadonlyMap<UpstreamConfig, DnsWatch>;
+}
+
+/** The DNS part of /status. */
+export interface DnsStatus {
+  /** `dns.servers`, or null for the system's resolvers. */
+  readonly servers: readonly string[] | null;
+  readonly names: readonly DnsNameStatus[];
+}
+
+/**
+ * Longest a start or a reload waits for the first answer of names it has not looked up yet
+ * (about one lookup round: 1 s per try, 2 tries). A name still without an answer then leaves
+ * its pool answering 503 no-upstream until the answer comes.
+ */
+export const FIRST_LOOKUP_WAIT_MS = 2500;
+
+/** The generation a DNS listener belongs to, set once it is built. */
+interface GenerationRef {
+  gen: Generation | null;
 }
 
 export interface RuntimeOptions {
@@ -39,6 +63,12 @@ export interface RuntimeOptions {
   reusePort?: boolean;
   /** Reads the config again for SIGHUP / POST /reload; null when there is no file. */
   reloadSource?: (() => Config) | null;
+  /** Run active health checks in this process (default true; false in a cluster worker: the primary runs them). */
+  activeChecks?: boolean;
+  /** Where health findings go to reach other processes (cluster); absent = a single process. */
+  share?: HealthShare;
+  /** DNS lookup settings (tests shorten them). */
+  dns?: { readonly timeoutMs?: number; readonly tries?: number; readonly firstLookupWaitMs?: number };
 }
 
 export class Runtime {
@@ -57,9 +87,13 @@ export class Runtime {
   admin: AdminServer | null;
   /** The open access log (null when off); replaced when a reload changes its settings. */
   accessLog: AccessLog | null;
+  /** Resolves the upstream names with `resolve`; lives as long as the runtime, across reloads. */
+  readonly discovery: DnsDiscovery;
   private readonly registry: Registry;
   private readonly reloadSource: (() => Config) | null;
   private readonly reusePort: boolean;
+  private readonly activeChecks: boolean;
+  private readonly firstLookupWaitMs: number;
 
   private constructor(config: Config, opts: RuntimeOptions) {
     this.log = opts.log;
@@ -73,21 +107,37 @@ export class Runtime {
       events: this.events,
       currentPool: (name) => this.current.pools.get(name),
       currentPools: () => this.current.pools.values(),
+      ...(opts.share === undefined ? {} : { share: opts.share }),
     });
     this.registry = new Registry(this.health);
     this.reloadSource = opts.reloadSource ?? null;
     this.reusePort = opts.reusePort ?? false;
+    this.activeChecks = opts.activeChecks ?? true;
     this.draining = false;
     this.listeners = [];
     this.admin = null;
     this.accessLog = null;
-    this.current = this.build(config);
+    const dns = opts.dns ?? {};
+    this.firstLookupWaitMs = dns.firstLookupWaitMs ?? FIRST_LOOKUP_WAIT_MS;
+    this.discovery = new DnsDiscovery({
+      servers: config.dns.servers,
+      log: this.log,
+      rng: this.rng,
+      ...(dns.timeoutMs === undefined ? {} : { timeoutMs: dns.timeoutMs }),
+      ...(dns.tries === undefined ? {} : { tries: dns.tries }),
+    });
+    // Built before any lookup: resolved entries have no address yet. Their first answers
+    // arrive through the DNS listeners, which fill the pools (start() waits a little for them).
+    const ref: GenerationRef = { gen: null };
+    this.current = this.build(config, this.watchNames(config, ref), ref);
   }
 
   /** Builds the graph from `config`, binds every listener and the admin server, starts health checks. */
   static async start(config: Config, opts: RuntimeOptions): Promise<Runtime> {
     const rt = new Runtime(config, opts);
     try {
+      rt.discovery.start();
+      await rt.firstAnswers(rt.current.watches);
       const handle = createHandler(rt.handlerContext());
       for (const address of config.listen) {
         const l = await Listener.open({ address, limits: config.server, handle, log: rt.log });
@@ -98,7 +148,7 @@ export class Runtime {
         rt.admin = new AdminServer(rt.adminSource(), config.admin);
         await rt.admin.listen();
       }
-      for (const c of rt.current.checkers) c.start();
+      if (rt.activeChecks) for (const c of rt.current.checkers) c.start();
     } catch (err) {
       await rt.close(0);
       throw err;
@@ -123,13 +173,21 @@ export class Runtime {
    * ones close once idle. Listen addresses and the admin server are not rebound by a reload; a
    * TLS listener's certificates are read again (paths or contents may have changed), and one
    * that fails to load keeps serving its current certificate (logged and counted by its store).
+   * Names the running config already resolves keep their addresses (no new lookup); a name new
+   * to this config is looked up first, waiting up to FIRST_LOOKUP_WAIT_MS for its answer.
    */
   async apply(config: Config): Promise<void> {
+    this.discovery.setServers(config.dns.servers);
+    const ref: GenerationRef = { gen: null };
+    const watches = this.watchNames(config, ref);
+    await this.firstAnswers(watches);
+    const next = this.build(config, watches, ref);
     const prev = this.current;
-    const next = this.build(config);
     this.current = next;
     for (const c of prev.checkers) c.stop();
-    for (const c of next.checkers) c.start();
+    if (this.activeChecks) for (const c of next.checkers) c.start();
+    // After the swap: a name both generations use never stopped, so it kept its addresses.
+    for (const w of prev.watches.values()) w.unwatch();
     this.log.info({ pools: [...next.pools.keys()] }, 'config applied');
     await Promise.all(this.listeners.map((l) => this.reloadCertificates(l, config)));
   }
@@ -157,12 +215,12 @@ export class Runtime {
     const openConnections = await Promise.all(this.listeners.map(async (l) => ({ listener: l.url(), count: await l.connections() })));
     let tunnels = 0;
     for (const l of this.listeners) tunnels += l.tunnels.size;
-    return renderMetrics(this, { openConnections, tunnels, eventLoop, version: packageVersion() });
+    return renderMetrics(this, { openConnections, tunnels, eventLoop, version: packageVersion(), dns: this.discovery.stats() });
   }
 
-  /** The /status document for this process. */
-  status(): Status {
-    return buildStatus(this);
+  /** The /status document for this process, with each DNS name and its addresses. */
+  status(): Status & { readonly dns: DnsStatus } {
+    return { ...buildStatus(this), dns: { servers: this.current.config.dns.servers, names: this.discovery.stats().map(dnsNameStatus) } };
   }
 
   /** What the admin server reads and asks for: a narrow view of this runtime. */
@@ -200,6 +258,7 @@ export class Runtime {
     for (const l of this.listeners) l.closeAll();
     await closed;
     await this.admin?.close();
+    await this.discovery.stop();
     await this.registry.closeAll();
     await this.accessLog?.close();
   }
@@ -245,28 +304,73 @@ export class Runtime {
     this.accessLog?.reopen();
   }
 
-  private build(config: Config): Generation {
+  /**
+   * Subscribes to the name of every entry with `resolve`. A listener refreshes its pool's
+   * members once `ref` holds the generation and that generation is the running one (a change
+   * seen while a reload is being prepared is read by its build instead).
+   */
+  private watchNames(config: Config, ref: GenerationRef): Map<UpstreamConfig, DnsWatch> {
+    const watches = new Map<UpstreamConfig, DnsWatch>();
+    for (const pc of config.pools.values()) {
+      const pool = pc.name;
+      for (const uc of pc.upstreams) {
+        if (uc.resolveMs === null) continue;
+        watches.set(uc, this.discovery.watch(uc.hostname, uc.resolveMs, () => this.onAddressesChanged(ref, pool)));
+      }
+    }
+    return watches;
+  }
+
+  /** Waits (bounded) until every watched name has had its first lookup round. Never rejects. */
+  private async firstAnswers(watches: ReadonlyMap<UpstreamConfig, DnsWatch>): Promise<void> {
+    if (watches.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.firstLookupWaitMs);
+    });
+    await Promise.race([Promise.all([...watches.values()].map((w) => w.ready())), cap]);
+    clearTimeout(timer);
+  }
+
+  /** A name's addresses changed: rebuild the members of `pool` in the running generation. */
+  private onAddressesChanged(ref: GenerationRef, poolName: string): void {
+    const gen = ref.gen;
+    if (gen === null || gen !== this.current || this.draining) return;
+    const pool = gen.pools.get(poolName);
+    if (pool === undefined) return;
+    const upstreams = this.registry.replacePool(expandPool(pool.config, (e) => gen.watches.get(e)?.addresses() ?? []));
+    pool.setUpstreams(upstreams);
+    for (const c of gen.checkers) if (c.pool === pool) c.syncMembers();
+    this.log.info({ pool: poolName, upstreams: upstreams.map((u) => u.origin) }, 'pool members changed (dns)');
+  }
+
+  private build(config: Config, watches: Map<UpstreamConfig, DnsWatch>, ref: GenerationRef): Generation {
     const nextEntries = this.registry.newGeneration();
     const pools = new Map<string, Pool>();
     const checkers: HealthChecker[] = [];
     for (const pc of config.pools.values()) {
-      const upstreams = this.registry.upstreamsFor(pc, nextEntries);
+      const expanded = expandPool(pc, (e) => watches.get(e)?.addresses() ?? []);
+      const upstreams = this.registry.upstreamsFor(expanded, nextEntries);
       const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });
+      // The pool keeps the configured entries (names, not addresses): a DNS change expands them again.
       const pool = new Pool(pc, upstreams, balancer, this.clock);
       pools.set(pc.name, pool);
       if (pc.healthCheck !== null) checkers.push(new HealthChecker(pool, pc.healthCheck, this.health, this.log, this.clock));
     }
     this.registry.commit(nextEntries);
     const router = new Router(config.routes, (r) => compileRoute(r, pools.get(r.pool)!));
-    return {
+    const gen: Generation = {
       config,
       pools,
       checkers,
+      watches,
       router,
       maxBodyBytes: config.server.maxBodyBytes,
       edge: { maxHeaderCount: config.server.maxHeaderCount, maxUrlBytes: config.server.maxUrlBytes },
       tracing: config.tracing,
       accessLog: this.accessLogFor(config),
     };
+    ref.gen = gen;
+    return gen;
   }
 }

@@ -368,3 +368,27 @@ describe('dns discovery: loop and manager', () => {
     expect(rec.calls).toHaveLength(1);
   });
 });
+
+describe('dns discovery: waiting for a first answer', () => {
+  it('ready() resolves once the first round ended, good or bad; at once for a looked-up name or an IP literal', async () => {
+    const dns = await startDnsServer();
+    dns.setRecords('good.test', { A: ['127.0.0.2'] });
+    const d = discovery([dns.server]);
+    const good = d.watch('good.test', HOUR, () => {});
+    const bad = d.watch('bad.test', HOUR, () => {}); // NXDOMAIN
+    let goodReady = false;
+    void good.ready().then(() => (goodReady = true));
+    await Promise.resolve();
+    expect(goodReady).toBe(false); // not started: no round yet
+    d.start();
+    await Promise.all([good.ready(), bad.ready()]);
+    expect(good.addresses()).toEqual(['127.0.0.2']);
+    expect(bad.addresses()).toEqual([]);
+    expect(statsOf(d, 'bad.test').failures.nxdomain).toBe(1);
+    // A second watcher of a name already looked up waits for nothing, and triggers no lookup.
+    const queries = dns.queries('good.test');
+    await d.watch('good.test', HOUR, () => {}).ready();
+    expect(dns.queries('good.test')).toBe(queries);
+    await d.watch('127.0.0.9', HOUR, () => {}).ready();
+  });
+});

@@ -7,27 +7,13 @@ import { DnsDiscovery, originFor, type AddressChange } from '../src/discovery/dn
 import { silentLogger } from '../src/observability/log.ts';
 import { startDnsServer } from './helpers/dns-server.ts';
 import { fetchText } from './helpers/http.ts';
-import { startUpstream, type RunningUpstream } from './helpers/upstream.ts';
+import { upstreamsOnOnePort } from './helpers/addresses.ts';
 import { waitFor } from './helpers/wait.ts';
-
-/** Upstreams named a and b on 127.0.0.2 and 127.0.0.3, on one port number. */
-async function twoAddressesOnePort(): Promise<{ a: RunningUpstream; b: RunningUpstream; port: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const a = await startUpstream({ name: 'a', host: '127.0.0.2', port: 0 });
-    try {
-      const b = await startUpstream({ name: 'b', host: '127.0.0.3', port: a.port });
-      return { a, b, port: a.port };
-    } catch (err) {
-      // The port number happens to be taken on 127.0.0.3: try another one.
-      await a.close();
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 10) throw err;
-    }
-  }
-}
 
 describe('discovered addresses reach real upstreams', () => {
   it('each address is one upstream at the URL port, Host unchanged; a removed address gets no more traffic', async () => {
-    const { a, b, port } = await twoAddressesOnePort();
+    const { upstreams, port } = await upstreamsOnOnePort([{ name: 'a', host: '127.0.0.2' }, { name: 'b', host: '127.0.0.3' }]);
+    const [a, b] = upstreams as [typeof upstreams[0], typeof upstreams[0]];
     const dns = await startDnsServer();
     dns.setRecords('api.test', { A: ['127.0.0.3', '127.0.0.2'] });
     const d = new DnsDiscovery({ servers: [dns.server], log: silentLogger(), timeoutMs: 250, tries: 1 });

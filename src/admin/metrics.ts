@@ -9,6 +9,7 @@ import type { LatencyHistogram } from '../observability/histogram.ts';
 import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
 import { trafficShares } from './explain.ts';
+import { writeDnsMetrics, type DnsNameStats } from '../discovery/dns.ts';
 import { decayedEwmaMs } from './status.ts';
 
 /** The content type Prometheus expects for the text format. */
@@ -38,6 +39,8 @@ export interface MetricsExtras {
   readonly version?: string | null;
   /** Include process_* and nodejs_* families (default true). */
   readonly process?: boolean;
+  /** DNS names resolved for upstreams (`fairway_dns_*`); absent or empty = none written. */
+  readonly dns?: readonly DnsNameStats[];
 }
 
 /** Event-loop delay summary in seconds. */
@@ -276,6 +279,7 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   w.family('fairway_upstream_response_seconds', 'histogram', 'Time from sending a try to the upstream\'s response headers (or to its failure).');
   for (const r of rows) writeHistogram(w, 'fairway_upstream_response_seconds', r.labels, r.u.latency);
 
+  if (extras.dns !== undefined) writeDnsMetrics(w, extras.dns, (k, v) => `${k}="${escapeLabelValue(v)}"`);
   if (extras.process !== false) writeProcess(w, extras.eventLoop ?? null);
   return w.toString();
 }

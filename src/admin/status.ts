@@ -32,6 +32,8 @@ export interface StatusSource {
 
 export interface UpstreamStatus {
   readonly origin: string;
+  /** The DNS name the address came from (`resolve`); null for an address from the config. */
+  readonly name: string | null;
   readonly state: 'up' | 'down' | 'ejected';
   /** Why it is down or ejected; null when up. */
   readonly reason: string | null;
@@ -120,6 +122,7 @@ function upstreamStatus(pool: Pool, u: Upstream, now: number, traffic: UpstreamT
   const c = u.lastCheck;
   return {
     origin: displayOrigin(u.origin),
+    name: u.dnsName,
     state,
     reason: state === 'up' ? null : u.reason,
     weight: u.weight,

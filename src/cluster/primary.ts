@@ -2,7 +2,9 @@
 // on the same listen addresses (the primary shares the listening sockets; Linux hands new
 // connections out round-robin). The primary runs the admin server and answers it by asking its
 // workers (rpc.ts); it validates reloads before sending them, drains every worker on
-// SIGTERM/SIGINT, and forks a replacement for a worker that dies.
+// SIGTERM/SIGINT, and forks a replacement for a worker that dies. It also runs the active health
+// checks for the whole group, in a runtime of its own without listeners, and passes every result
+// and every worker's passive ejection on to the workers (health-share.ts).
 
 import cluster, { type Worker } from 'node:cluster';
 import { mergeExpositions } from '../admin/merge.ts';
@@ -11,7 +13,9 @@ import { NoConfigFileError, type AdminSource } from '../admin/source.ts';
 import type { Config } from '../config/types.ts';
 import { runUntilStopped } from '../lifecycle.ts';
 import type { Logger } from '../observability/log.ts';
+import { Runtime } from '../runtime.ts';
 import { packageVersion } from '../version.ts';
+import { checkMessage, checkSnapshot } from './health-share.ts';
 import { Rpc, type FromWorker, type Question, type Reply, type ToWorker } from './rpc.ts';
 
 interface Slot {
@@ -33,7 +37,30 @@ export interface PrimaryOptions {
   reloadSource: (() => ValidatedConfig) | null;
   /** Human lines (listening addresses) go here. */
   print: (line: string) => void;
+  /** The config file's identity as last read (watchConfig compares against it). */
+  lastRead?: () => string | null;
 }
+
+/** The config the primary's health runtime runs: the pools, no listener, no admin server. */
+function healthOnly(config: Config): Config {
+  return { ...config, listen: [], admin: null, accessLog: null };
+}
+
+/**
+ * Sends `m` to a worker if its channel is open; a worker that is gone or going misses it (its
+ * replacement gets a snapshot when ready). The callback keeps a closed channel from becoming an
+ * 'error' event.
+ */
+function trySend(worker: Worker, m: ToWorker): void {
+  if (worker.isDead() || !worker.isConnected()) return;
+  try {
+    worker.send(m, undefined, ignoreSendError);
+  } catch {
+    // Closed between the check and the send.
+  }
+}
+
+function ignoreSendError(): void {}
 
 /** Restart delay after `n` quick deaths in a row: 0.25 s, 0.5 s, … up to 10 s; 0 for n = 0. */
 function restartDelayMs(n: number): number {
@@ -54,6 +81,18 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
   let stopping = false;
   let draining = false;
 
+  // Active checks run here, once per upstream per interval for the whole group. Every result,
+  // with the threshold state it led to, goes to every worker.
+  const health = await Runtime.start(healthOnly(current), {
+    log: log.child({ role: 'health' }),
+    share: {
+      onCheck: (pool, u, c) => {
+        const m = checkMessage(pool, u, c);
+        for (const s of slots) if (s.ready) trySend(s.worker, m);
+      },
+    },
+  });
+
   const fork = (index: number, failures = 0): Slot => {
     const worker = cluster.fork({ FAIRWAY_WORKER_INDEX: String(index) });
     const slot: Slot = { index, worker, ready: false, urls: [] };
@@ -63,7 +102,13 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       else if (m.type === 'ready') {
         slot.ready = true;
         slot.urls = m.urls;
+        // A new worker (a replacement too) starts from the group's current view of health.
+        trySend(worker, checkSnapshot(health));
       } else if (m.type === 'reply') rpc.onReply(m);
+      else if (m.type === 'eject') {
+        // One worker's passive ejection reaches the others at once.
+        for (const s of slots) if (s !== slot && s.ready) trySend(s.worker, m);
+      }
     });
     worker.on('exit', (code, signal) => {
       slot.ready = false;
@@ -90,6 +135,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
   if (!(await allReady(slots))) {
     stopping = true;
     killAll();
+    await health.close(0);
     opts.print('fairway: a worker failed to start; see the log above');
     return 1;
   }
@@ -117,6 +163,8 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
         pid: process.pid,
         draining,
         config: { source: current.source },
+        // Who sends the heartbeats: this process, once per upstream per interval for all workers.
+        healthChecks: { by: 'primary', pid: process.pid },
         workers: replies.map((r, i) => (r.ok ? r.value : { worker: i, error: r.error })),
       };
     },
@@ -127,6 +175,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       const next = opts.reloadSource();
       text = next.text;
       current = next.config;
+      await health.apply(healthOnly(next.config));
       const failed = (await askAll('reload', { text })).find((r) => !r.ok);
       if (failed !== undefined) throw new Error(`a worker refused the reload: ${failed.error ?? 'unknown error'}`);
       return next.config;
@@ -142,6 +191,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       log.error({ err }, 'admin server cannot start');
       stopping = true;
       killAll();
+      await health.close(0);
       return 1;
     }
   }
@@ -162,6 +212,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
         await Promise.all(slots.map((s) => (s.worker.isDead() ? undefined : new Promise<void>((r) => s.worker.once('exit', () => r())))));
         clearTimeout(deadline);
         await admin?.close();
+        await health.close(0);
       },
       forceStop: killAll,
       reload: () => source.reload(),
@@ -174,6 +225,7 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
           }
         }
       },
+      ...(current.source === null ? {} : { watch: { file: current.source, watchConfig: () => current.watchConfig, lastRead: opts.lastRead ?? (() => null) } }),
     },
     log,
   );

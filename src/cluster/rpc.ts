@@ -3,6 +3,7 @@
 // is gone) resolves with a failed reply. The message types of both sides live here.
 
 import type { Worker } from 'node:cluster';
+import type { CheckMessage, ChecksMessage, EjectMessage } from './health-share.ts';
 
 /** Primary → worker. Requests (with an id) expect one reply. */
 export type ToWorker =
@@ -11,12 +12,15 @@ export type ToWorker =
   | { type: 'status'; id: number }
   | { type: 'reload'; id: number; text: string | null }
   | { type: 'drain' }
-  | { type: 'reopen' };
+  | { type: 'reopen' }
+  | CheckMessage
+  | ChecksMessage
+  | EjectMessage;
 
 export type Reply = { type: 'reply'; id: number; ok: boolean; value?: unknown; issues?: string[]; error?: string };
 
 /** Worker → primary. */
-export type FromWorker = { type: 'hello' } | { type: 'ready'; urls: string[] } | Reply;
+export type FromWorker = { type: 'hello' } | { type: 'ready'; urls: string[] } | Reply | EjectMessage;
 
 export type Question = 'metrics' | 'status' | 'reload';
 
@@ -44,12 +48,18 @@ export class Rpc {
         resolve({ type: 'reply', id, ok: false, error: `${label} did not answer` });
       }, ASK_TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
-      try {
-        worker.send({ type: question, id, ...extra });
-      } catch (err) {
+      const fail = (err: unknown): void => {
+        if (!this.pending.delete(id)) return;
         clearTimeout(timer);
-        this.pending.delete(id);
         resolve({ type: 'reply', id, ok: false, error: String(err) });
+      };
+      try {
+        // A channel that closes meanwhile reports through the callback, not an 'error' event.
+        worker.send({ type: question, id, ...extra }, undefined, (err) => {
+          if (err !== null) fail(err);
+        });
+      } catch (err) {
+        fail(err);
       }
     });
   }
@@ -66,5 +76,6 @@ export class Rpc {
 
 /** The worker's side: sends a message to the primary if the channel is still open. */
 export function sendToPrimary(m: FromWorker): void {
-  if (process.connected) process.send!(m);
+  // The callback keeps a channel that closes meanwhile (primary gone) from becoming an 'error' event.
+  if (process.connected) process.send!(m, undefined, undefined, () => {});
 }

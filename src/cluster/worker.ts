@@ -1,7 +1,8 @@
 // One cluster worker: asks its primary for the config the primary validated, runs a Runtime
-// without an admin server (the primary has it) and answers the primary's questions (metrics,
-// status, reload) over IPC. It drains on SIGTERM/SIGINT, on the primary's `drain`, or when the
-// primary is gone.
+// without an admin server (the primary has it) and without active health checks (the primary
+// runs them and sends the results), and answers the primary's questions (metrics, status,
+// reload) over IPC. Its own passive ejections go to the primary for the other workers. It drains
+// on SIGTERM/SIGINT, on the primary's `drain`, or when the primary is gone.
 
 import cluster from 'node:cluster';
 import { EventLoopMonitor } from '../admin/metrics.ts';
@@ -10,12 +11,18 @@ import type { Config } from '../config/types.ts';
 import { runUntilStopped } from '../lifecycle.ts';
 import type { Logger } from '../observability/log.ts';
 import { Runtime } from '../runtime.ts';
+import { applyShared, ejectMessage } from './health-share.ts';
 import { sendToPrimary, type ToWorker } from './rpc.ts';
 
 export interface WorkerOptions {
   log: Logger;
   /** Validates config text from the primary (null = the flags-only form). Throws ConfigError. */
   parse: (text: string | null) => Config;
+  /**
+   * Bind the listeners with SO_REUSEPORT instead of through the primary (FAIRWAY_REUSE_PORT=1,
+   * for measurement only: see docs/scale-out.md; ignored when a listen port is 0).
+   */
+  reusePort?: boolean;
 }
 
 /** Runs one worker; resolves with the exit code once drained. */
@@ -31,7 +38,17 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     sendToPrimary({ type: 'hello' });
   });
   const config = opts.parse(text);
-  const rt = await Runtime.start({ ...config, admin: null }, { log, reloadSource: null });
+  const rt = await Runtime.start(
+    { ...config, admin: null },
+    {
+      log,
+      reloadSource: null,
+      activeChecks: false,
+      share: { onEject: (pool, u, e) => sendToPrimary(ejectMessage(pool, u, e)) },
+      // Each worker binding port 0 itself would get a port of its own: only for fixed ports.
+      reusePort: (opts.reusePort ?? false) && config.listen.every((a) => a.port !== 0),
+    },
+  );
   const loop = new EventLoopMonitor();
   loop.start();
   sendToPrimary({ type: 'ready', urls: rt.urls() });
@@ -50,6 +67,13 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   process.on('disconnect', () => running.stop('primary gone'));
   process.on('message', (m: ToWorker) => {
     switch (m.type) {
+      case 'check':
+      case 'eject':
+        applyShared(rt, m);
+        return;
+      case 'checks':
+        for (const c of m.checks) applyShared(rt, c);
+        return;
       case 'drain':
         running.stop('primary asked to drain');
         return;

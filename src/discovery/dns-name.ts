@@ -114,6 +114,9 @@ export class DnsName {
   private inflight: Promise<void> | null;
   /** Bumped by stop(): a round begun earlier records nothing. */
   private epoch: number;
+  /** Resolves once the first round has been recorded (or the name was stopped). */
+  private readonly firstRound: Promise<void>;
+  private readonly endFirstRound: () => void;
 
   private sets: FamilySets;
   private addresses: readonly string[];
@@ -141,6 +144,11 @@ export class DnsName {
     this.timer = null;
     this.inflight = null;
     this.epoch = 0;
+    let end!: () => void;
+    this.firstRound = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    this.endFirstRound = end;
     this.sets = EMPTY;
     this.addresses = [];
     this.state = DnsNameState.Pending;
@@ -177,6 +185,15 @@ export class DnsName {
     return this.addresses;
   }
 
+  /**
+   * Resolves once the first lookup round has finished, good or bad (at once when it already
+   * has, or when the name was stopped). Lets a caller that may wait (startup, a reload adding
+   * the name) wait for a first answer; the request path never does. Never rejects.
+   */
+  settled(): Promise<void> {
+    return this.firstRound;
+  }
+
   /** Listeners are called synchronously after a round that changed the set. */
   addListener(l: AddressListener): void {
     this.listeners.add(l);
@@ -210,6 +227,7 @@ export class DnsName {
     this.resolver?.cancel();
     this.resolver = null;
     this.listeners.clear();
+    this.endFirstRound();
     await this.inflight;
   }
 
@@ -315,6 +333,7 @@ export class DnsName {
     }
     this.logTransition(failure, change);
     if (change !== null) this.notify(change);
+    this.endFirstRound();
   }
 
   /** One log line per state change or address change; a failure that repeats is debug only. */

@@ -38,6 +38,11 @@ export interface DnsWatch {
   readonly name: string;
   /** The name's current sorted set; empty until its first good answer (pool answers 503). */
   addresses(): readonly string[];
+  /**
+   * Resolves once the name's first lookup round has finished, good or bad (at once for a
+   * name already looked up, and for an IP literal). For startup and reload, never requests.
+   */
+  ready(): Promise<void>;
   /** Stops this entry's notifications; the name's lookups stop when no entry watches it. Idempotent. */
   unwatch(): void;
 }
@@ -92,7 +97,7 @@ export class DnsDiscovery {
   watch(name: string, intervalMs: number, listener: AddressListener): DnsWatch {
     if (isIP(name) !== 0) {
       const fixed = Object.freeze([name]);
-      return { name, addresses: () => fixed, unwatch: () => {} };
+      return { name, addresses: () => fixed, ready: () => Promise.resolve(), unwatch: () => {} };
     }
     const key = keyOf(name);
     let slot = this.slots.get(key);
@@ -111,6 +116,7 @@ export class DnsDiscovery {
     return {
       name,
       addresses: () => s.dns.current(),
+      ready: () => s.dns.settled(),
       unwatch: () => {
         if (!active) return;
         active = false;

@@ -1,6 +1,8 @@
 // Active health checks for one pool and one config generation: a jittered timer per upstream,
 // `GET path` over a probe connection pool of its own, each result handed to health/state.ts,
 // which decides flips and writes the state. It keeps no health state itself and ejects nothing.
+// Who runs checkers is the runtime's choice: with workers, only the cluster primary does, and
+// the results reach the workers through their own health state (cluster/health-share.ts).
 
 import { Pool as UndiciPool } from 'undici';
 import type { HealthCheckConfig, StatusSet } from '../config/types.ts';
@@ -23,11 +25,13 @@ const BODY_DUMP_LIMIT = 64 * 1024;
 /** Per-upstream probing state owned by one checker (one generation). */
 interface Slot {
   readonly u: Upstream;
-  /** `host:port` of the upstream, sent as the Host header. */
+  /** `host:port` of the upstream, sent as the Host header (the DNS name for a discovered address). */
   readonly host: string;
   /** Created on the first probe, destroyed by stop(). */
   dispatcher: UndiciPool | null;
   timer: NodeJS.Timeout | null;
+  /** The upstream left the pool (syncMembers): no more probes, no more results. */
+  removed: boolean;
 }
 
 /**
@@ -46,14 +50,14 @@ export function isExpectedStatus(set: StatusSet, status: number): boolean {
  * behind user requests (and a saturated traffic pool never fails a heartbeat). HTTP/1.1 only,
  * at most two connections, every timeout bounded by the check timeout.
  */
-export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig): UndiciPool {
+export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig, servername: string | null = null): UndiciPool {
   const t = cfg.timeoutMs;
   return new UndiciPool(origin, {
     connections: 2,
     pipelining: 1,
     headersTimeout: t,
     bodyTimeout: t,
-    connect: { timeout: t },
+    connect: servername === null ? { timeout: t } : { timeout: t, servername },
     connectTimeout: t,
     allowH2: false,
   });
@@ -71,7 +75,7 @@ export class HealthChecker {
   readonly cfg: HealthCheckConfig;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly slots: readonly Slot[];
+  private slots: readonly Slot[];
   private running: boolean;
   /** stop() was called and start() was not called since: results are dropped. */
   private stopped: boolean;
@@ -85,7 +89,7 @@ export class HealthChecker {
     this.health = health;
     this.log = log;
     this.clock = clock;
-    this.slots = pool.upstreams.map((u) => ({ u, host: hostOf(u.origin), dispatcher: null, timer: null }));
+    this.slots = pool.upstreams.map(newSlot);
     this.running = false;
     this.stopped = false;
     this.epoch = 0;
@@ -112,13 +116,32 @@ export class HealthChecker {
     this.running = false;
     this.stopped = true;
     this.epoch++;
-    for (const s of this.slots) {
-      if (s.timer !== null) clearTimeout(s.timer);
-      s.timer = null;
-      const d = s.dispatcher;
-      s.dispatcher = null;
-      d?.destroy().catch(() => {});
+    for (const s of this.slots) releaseSlot(s);
+  }
+
+  /**
+   * Follows a membership change of the pool (DNS): a new member gets its first probe after a
+   * random fraction of the interval, a member that left stops being probed (its probe pool is
+   * destroyed; a probe in flight records nothing). Kept members keep their schedule. O(n).
+   */
+  syncMembers(): void {
+    const byUpstream = new Map<Upstream, Slot>();
+    for (const s of this.slots) byUpstream.set(s.u, s);
+    const next: Slot[] = [];
+    for (const u of this.pool.upstreams) {
+      let s = byUpstream.get(u);
+      if (s === undefined) {
+        s = newSlot(u);
+        if (this.running) this.schedule(s, Math.random() * this.cfg.intervalMs);
+      }
+      byUpstream.delete(u);
+      next.push(s);
     }
+    for (const gone of byUpstream.values()) {
+      gone.removed = true;
+      releaseSlot(gone);
+    }
+    this.slots = next;
   }
 
   /**
@@ -150,7 +173,7 @@ export class HealthChecker {
   /** One round for one upstream: probe, then schedule the next one interval after this one began. */
   private readonly onTimer = (s: Slot): void => {
     s.timer = null;
-    if (!this.running || s.u.retired) return;
+    if (!this.running || s.u.retired || s.removed) return;
     const epoch = this.epoch;
     const startedAt = this.clock();
     // probe() never rejects; the catch is a guard so a bug can never surface as an
@@ -177,7 +200,7 @@ export class HealthChecker {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg));
+      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg, s.u.origin.startsWith('https:') ? s.u.dnsName : null));
       const res = await d.request({
         path: cfg.path,
         method: 'GET',
@@ -198,7 +221,7 @@ export class HealthChecker {
     } finally {
       clearTimeout(timer);
     }
-    if (epoch !== this.epoch || this.stopped) return;
+    if (epoch !== this.epoch || this.stopped || s.removed) return;
     const ok = error === null && status !== null && isExpectedStatus(cfg.expectStatus, status);
     this.record(s.u, { ok, at: Date.now(), status, error, latencyMs: this.clock() - startedAt });
   }
@@ -208,9 +231,28 @@ function abortProbe(ac: AbortController): void {
   ac.abort();
 }
 
-/** `host:port` of an origin (port omitted when it is the scheme's default, as in a URL). */
-function hostOf(origin: string): string {
-  return new URL(origin).host;
+function newSlot(u: Upstream): Slot {
+  return { u, host: hostOf(u), dispatcher: null, timer: null, removed: false };
+}
+
+/** Clears a slot's timer and destroys its probe pool (a probe in flight is aborted). */
+function releaseSlot(s: Slot): void {
+  if (s.timer !== null) clearTimeout(s.timer);
+  s.timer = null;
+  const d = s.dispatcher;
+  s.dispatcher = null;
+  d?.destroy().catch(() => {});
+}
+
+/**
+ * The Host header of a probe: the origin's `host:port` (port omitted when it is the scheme's
+ * default, as in a URL), with the DNS name in place of a discovered address, since virtual
+ * hosts answer to the name.
+ */
+function hostOf(u: Upstream): string {
+  const url = new URL(u.origin);
+  if (u.dnsName !== null) url.hostname = u.dnsName;
+  return url.host;
 }
 
 /** A stable code for a failed probe (the proxy's error catalogue), with undici's code when it adds detail. */

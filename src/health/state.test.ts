@@ -11,7 +11,7 @@ import { recordingLogger } from '../observability/log.testing.ts';
 import { Pool } from '../pool/pool.ts';
 import { Upstream, UpstreamFlag, type HealthCheckResult } from '../pool/upstream.ts';
 import { seededRng } from '../util/rng.ts';
-import { HealthState, type Timers } from './state.ts';
+import { HealthState, type HealthShare, type Timers } from './state.ts';
 
 const HC: HealthCheckConfig = {
   path: '/health',
@@ -44,7 +44,7 @@ function manualTimers(): Timers & { pending: { fn: () => void; ms: number } | nu
   return t;
 }
 
-function setup(n = 3, cfg: HealthCheckConfig = HC, fields: Record<string, unknown> = { passive: { consecutiveFailures: 3 } }) {
+function setup(n = 3, cfg: HealthCheckConfig = HC, fields: Record<string, unknown> = { passive: { consecutiveFailures: 3 } }, share?: HealthShare) {
   const origins = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${4001 + i}`);
   const pc: PoolConfig = { ...testPoolConfig('api', origins, fields), healthCheck: cfg };
   const upstreams = pc.upstreams.map((uc) => new Upstream(uc.origin, uc.weight, null, 'api'));
@@ -55,7 +55,7 @@ function setup(n = 3, cfg: HealthCheckConfig = HC, fields: Record<string, unknow
   const events = new EventLog();
   const timers = manualTimers();
   const holder = { pool };
-  const health = new HealthState({ log, clock, events, timers, currentPool: () => holder.pool, currentPools: () => [holder.pool] });
+  const health = new HealthState({ log, clock, events, timers, currentPool: () => holder.pool, currentPools: () => [holder.pool], ...(share === undefined ? {} : { share }) });
   const check = (u: Upstream, r: HealthCheckResult): void => health.recordCheck(holder.pool, u, r, cfg);
   return { pool, upstreams, health, check, lines, events, timers, t, holder, pc, clock };
 }
@@ -282,5 +282,63 @@ describe('HealthState readmission (one timer)', () => {
     expect(u.state).toBe('up');
     expect(u.reason).toBeNull();
     expect(u.flags & UpstreamFlag.DownActive).toBe(0);
+  });
+});
+
+describe('HealthState shared with other processes (workers)', () => {
+  it('hands every local check result to the share hook with the verdict drawn from it', () => {
+    const shared: { origin: string; up: boolean; streak: number }[] = [];
+    const { upstreams, check } = setup(1, HC, undefined, { onCheck: (_p, u, c) => shared.push({ origin: u.origin, up: c.up, streak: c.streak }) });
+    for (let i = 0; i < 3; i++) check(upstreams[0]!, fail500);
+    expect(shared.map((c) => [c.up, c.streak])).toEqual([[true, -1], [true, -2], [false, -3]]);
+  });
+
+  it('takes a shared verdict as is: flips, reasons and events as for a local check, even joining late', () => {
+    const { pool, upstreams, health, events } = setup(2);
+    const u = upstreams[0]!;
+    // A worker that never saw the first two failures: the primary's verdict is down.
+    health.recordSharedCheck(pool, u, HC, { result: fail500, up: false, streak: -3 });
+    expect(u.state).toBe('down');
+    expect(u.reason).toBe('health check failed 3 times: status 500');
+    expect(u.checkStreak).toBe(-3);
+    expect(u.lastCheck).toBe(fail500);
+    expect(pool.members).toEqual([upstreams[1]]);
+    health.recordSharedCheck(pool, u, HC, { result: pass, up: false, streak: 1 });
+    expect(u.state).toBe('down');
+    health.recordSharedCheck(pool, u, HC, { result: pass, up: true, streak: 2 });
+    expect(u.state).toBe('up');
+    expect(events.list().map((e) => ('to' in e ? e.to : e.type))).toEqual(['down', 'up']);
+  });
+
+  it('a shared passing check ends a connect-failure ejection, as a local one does', () => {
+    const { pool, upstreams, health, t } = setup(2);
+    const u = upstreams[0]!;
+    health.observe(pool, u, Outcome.ConnectFailure, t.now, 'connect-refused');
+    expect(u.state).toBe('ejected');
+    health.recordSharedCheck(pool, u, HC, { result: pass, up: true, streak: 1 });
+    expect(u.state).toBe('up');
+  });
+
+  it('hands local ejections to the share hook, applies shared ones with their duration and never shares them on', () => {
+    const ejections: { origin: string; byConnect: boolean; durationMs: number }[] = [];
+    const { pool, upstreams, health, t, timers } = setup(4, HC, { passive: { consecutiveFailures: 3, maxEjectionPercent: 25 } }, {
+      onEject: (_p, u, e) => ejections.push({ origin: u.origin, byConnect: e.byConnect, durationMs: e.durationMs }),
+    });
+    const [a, b, c] = upstreams as [Upstream, Upstream, Upstream];
+    health.observe(pool, a, Outcome.ConnectFailure, t.now, 'connect-refused');
+    expect(ejections).toEqual([{ origin: a.origin, byConnect: true, durationMs: 30_000 }]);
+
+    health.applySharedEjection(pool, b, t.now, { byConnect: false, durationMs: 7000, reason: '3 consecutive failures (last: upstream-status)' });
+    expect(b.state).toBe('ejected');
+    expect(b.reason).toBe('ejected: 3 consecutive failures (last: upstream-status) (seen by another worker)');
+    expect(b.ejectedUntil).toBe(t.now + 7000);
+    expect(ejections).toHaveLength(1); // not shared on
+    // The pool's cap (25 % of 4 = 1 failure ejection) holds for shared ejections too.
+    health.applySharedEjection(pool, c, t.now, { byConnect: false, durationMs: 7000, reason: 'x' });
+    expect(c.state).toBe('up');
+    // Readmitted by the same one timer, at its time.
+    t.now += 7000;
+    timers.fire();
+    expect(b.state).toBe('up');
   });
 });

@@ -3,6 +3,8 @@
 // proxied traffic (the request pipeline's settle) report here; this module applies the rules
 // (threshold.ts, passive.ts), rebuilds the pools' selectable sets, logs and records events.
 // Readmission when an ejection runs out has one trigger: a timer armed for the earliest end.
+// With workers, what other processes saw arrives here too (recordSharedCheck,
+// applySharedEjection) and this module's own findings leave through the `share` hooks.
 
 import type { HealthCheckConfig } from '../config/types.ts';
 import { Outcome } from '../core/outcome.ts';
@@ -32,6 +34,30 @@ const REAL_TIMERS: Timers = {
   },
 };
 
+/** A check result as the process that ran it recorded it: the result and the threshold state after it. */
+export interface SharedCheck {
+  readonly result: HealthCheckResult;
+  /** Up (not DownActive) after this result, as the checking process decided. */
+  readonly up: boolean;
+  /** The signed streak after this result (threshold.ts). */
+  readonly streak: number;
+}
+
+/** A passive ejection one process decided, for the others. */
+export interface SharedEjection {
+  readonly byConnect: boolean;
+  readonly durationMs: number;
+  readonly reason: string;
+}
+
+/** Where this process's findings go to reach other processes (cluster); each hook optional. */
+export interface HealthShare {
+  /** A check result recorded by this process's own checker. */
+  onCheck?(pool: Pool, u: Upstream, check: SharedCheck): void;
+  /** A passive ejection decided here from this process's own traffic. */
+  onEject?(pool: Pool, u: Upstream, ejection: SharedEjection): void;
+}
+
 export interface HealthStateOptions {
   readonly log: Logger;
   readonly clock: Clock;
@@ -41,6 +67,8 @@ export interface HealthStateOptions {
   /** Every pool of the running generation (readmission walks them). */
   readonly currentPools: () => Iterable<Pool>;
   readonly timers?: Timers;
+  /** Hooks to share findings with other processes; absent = a single process. */
+  readonly share?: HealthShare;
 }
 
 export class HealthState {
@@ -56,6 +84,7 @@ export class HealthState {
   private closed: boolean;
   /** Scratch state for the threshold machine, so recording a check allocates nothing for it. */
   private readonly scratch: ThresholdState;
+  private readonly share: HealthShare | null;
 
   constructor(opts: HealthStateOptions) {
     this.log = opts.log;
@@ -68,6 +97,7 @@ export class HealthState {
     this.timerAt = Infinity;
     this.closed = false;
     this.scratch = { up: true, streak: 0 };
+    this.share = opts.share ?? null;
   }
 
   // ── membership (registry) ───────────────────────────────────────────────────────────────
@@ -126,11 +156,32 @@ export class HealthState {
    * a 503 on real traffic.
    */
   recordCheck(pool: Pool, u: Upstream, result: HealthCheckResult, cfg: HealthCheckConfig): void {
-    u.lastCheck = result;
     const s = this.scratch;
     s.up = (u.flags & UpstreamFlag.DownActive) === 0;
     s.streak = u.checkStreak;
     const flipped = observe(s, result.ok, cfg.healthyThreshold, cfg.unhealthyThreshold);
+    this.applyCheck(pool, u, result, cfg, flipped);
+    this.share?.onCheck?.(pool, u, { result, up: s.up, streak: s.streak });
+  }
+
+  /**
+   * A check result another process ran and judged (the cluster primary): its threshold state
+   * is taken as is instead of being computed here, so every worker agrees with the checker even
+   * if it joined late or missed a result; the consequences (flips, ending an ejection, the
+   * reason, the event) are the same as for a local check.
+   */
+  recordSharedCheck(pool: Pool, u: Upstream, cfg: HealthCheckConfig, check: SharedCheck): void {
+    const s = this.scratch;
+    const wasUp = (u.flags & UpstreamFlag.DownActive) === 0;
+    s.up = check.up;
+    s.streak = check.streak;
+    this.applyCheck(pool, u, check.result, cfg, s.up !== wasUp);
+  }
+
+  /** What a check result (with the threshold state now in `scratch`) does to `u`. */
+  private applyCheck(pool: Pool, u: Upstream, result: HealthCheckResult, cfg: HealthCheckConfig, flipped: boolean): void {
+    const s = this.scratch;
+    u.lastCheck = result;
     u.checkStreak = s.streak;
 
     if (flipped && !s.up) {
@@ -159,6 +210,16 @@ export class HealthState {
     if (u.flags & UpstreamFlag.DownActive) u.reason = `health check failed ${-s.streak} times: ${describeCheck(result)}`;
   }
 
+  /**
+   * A passive ejection another worker decided. Applied like a local one (same duration, the
+   * pool's ejection cap for failure ejections) unless `u` is already ejected; never shared on.
+   */
+  applySharedEjection(pool: Pool, u: Upstream, nowMs: number, e: SharedEjection): void {
+    if (u.flags & UpstreamFlag.Ejected) return;
+    if (!e.byConnect && !withinEjectionCap(pool)) return;
+    this.eject(pool, u, nowMs, e.byConnect, `${e.reason} (seen by another worker)`, e.durationMs);
+  }
+
   // ── readmission ─────────────────────────────────────────────────────────────────────────
 
   /** Ends every ejection whose time is up, in the running generation; re-arms the timer. */
@@ -181,8 +242,12 @@ export class HealthState {
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
 
-  private eject(pool: Pool, u: Upstream, nowMs: number, byConnect: boolean, reason: string): void {
-    const durationMs = ejectionMs(pool.config.passive, u.ejections + 1);
+  /**
+   * Ejects `u`. `sharedDurationMs` is set for an ejection another worker decided (applied with
+   * its duration, not shared again); a local one is handed to the share hook.
+   */
+  private eject(pool: Pool, u: Upstream, nowMs: number, byConnect: boolean, reason: string, sharedDurationMs?: number): void {
+    const durationMs = sharedDurationMs ?? ejectionMs(pool.config.passive, u.ejections + 1);
     this.change(pool, u, u.state, () => {
       u.ejections++;
       u.flags |= UpstreamFlag.Ejected;
@@ -191,6 +256,7 @@ export class HealthState {
       u.reason = `ejected: ${reason}`;
     }, reason, 'upstream ejected', durationMs);
     this.arm();
+    if (sharedDurationMs === undefined) this.share?.onEject?.(pool, u, { byConnect, durationMs, reason });
   }
 
   private readmit(pool: Pool, u: Upstream, reason: string): void {

@@ -66,4 +66,19 @@ describe('Pool', () => {
     expect(closed).toBe(1);
     expect(u.dispatcher).toBeNull();
   });
+
+  it('setUpstreams replaces the members whole and hands the new selectable set to the balancer', () => {
+    const { pool, upstreams } = makePool([1, 1]);
+    const before = pool.upstreams;
+    const c = new Upstream('http://127.0.0.1:5009', 1, null, 'p');
+    c.flags |= UpstreamFlag.Ejected;
+    const d = new Upstream('http://127.0.0.1:5010', 1, null, 'p');
+    pool.setUpstreams([upstreams[1]!, c, d]);
+    expect(before).toEqual(upstreams); // the old list is not edited (a reader iterating it is safe)
+    expect(pool.upstreams).toEqual([upstreams[1], c, d]);
+    expect(pool.members).toEqual([upstreams[1], d]);
+    const picked = new Set<Upstream>();
+    for (let i = 0; i < 10; i++) picked.add(pool.pick(null, 0)!);
+    expect(picked).toEqual(new Set([upstreams[1], d]));
+  });
 });

@@ -1,6 +1,7 @@
 // A pool of upstreams: owns membership, the selectable snapshot handed to the balancer, the
 // retry budget and the start/finish bookkeeping of every attempt. health/state.ts sets health
-// flags on upstreams and calls `rebuild()`; `pick()` never asks about health.
+// flags on upstreams and calls `rebuild()`; `pick()` never asks about health. Membership is
+// replaced whole (`setUpstreams`, when DNS changes a pool's addresses), never edited in place.
 
 import type { Balancer } from '../balancer/types.ts';
 import type { PoolConfig } from '../config/types.ts';
@@ -22,7 +23,8 @@ export interface PoolCounters {
 export class Pool {
   declare readonly name: string;
   declare readonly config: PoolConfig;
-  declare readonly upstreams: readonly Upstream[];
+  /** Every member, selectable or not. Replaced whole by setUpstreams(), never mutated. */
+  declare upstreams: readonly Upstream[];
   declare readonly balancer: Balancer;
   declare readonly clock: Clock;
   declare readonly counters: PoolCounters;
@@ -51,6 +53,16 @@ export class Pool {
     for (const u of this.upstreams) if (u.flags === 0 && u.weight > 0) members.push(u);
     this.members = members;
     this.balancer.update(members);
+  }
+
+  /**
+   * Replaces the members (a DNS lookup changed the pool's addresses) and rebuilds the
+   * selectable snapshot. Off the hot path; O(n), allocates. Upstreams that left are the
+   * registry's to retire; a request that already picked one finishes on it.
+   */
+  setUpstreams(upstreams: readonly Upstream[]): void {
+    this.upstreams = upstreams;
+    this.rebuild();
   }
 
   /**

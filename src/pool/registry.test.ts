@@ -97,4 +97,29 @@ describe('Registry', () => {
     expect(health.cleared).toEqual([a]);
     expect(a!.flags).toBe(0);
   });
+
+  it('replacePool swaps one pool\'s members (DNS): kept addresses keep their object, gone ones retire, other pools untouched', () => {
+    const { reg, health } = registry();
+    const C = 'http://127.0.0.1:5103';
+    const g = generation(reg, testPoolConfig('web', [A, B]), testPoolConfig('other', [A]));
+    const [a, b] = g.get('web')!;
+    const otherA = g.get('other')![0]!;
+    const base = testPoolConfig('web', [B, C]);
+    const resolved = { ...base, upstreams: base.upstreams.map((uc) => ({ ...uc, hostname: 'api.test', address: new URL(uc.origin).hostname })) };
+    const [b2, c2] = reg.replacePool(resolved);
+    expect(b2).toBe(b);
+    expect(b2!.dnsName).toBe('api.test');
+    expect(c2!.origin).toBe(C);
+    expect(c2!.dnsName).toBe('api.test');
+    expect(health.initialized).toContain(c2);
+    expect(a!.retired).toBe(true);
+    expect(a!.dispatcher).toBeNull();
+    expect(otherA.retired).toBe(false);
+    // The next reload carries the replaced members over as well.
+    const again = generation(reg, testPoolConfig('web', [B, C]), testPoolConfig('other', [A]));
+    expect(again.get('web')![0]).toBe(b);
+    expect(again.get('web')![1]).toBe(c2);
+    expect(again.get('web')![0]!.dnsName).toBeNull(); // now written in the config, not discovered
+    expect(again.get('other')![0]).toBe(otherA);
+  });
 });

@@ -1,9 +1,11 @@
-// Keeps upstream state across config reloads (pingora-style carry-over): an upstream whose pool
-// name and origin are unchanged keeps its object, so health, EWMA, counters and keep-alive
-// connections survive. Upstreams that left the config are retired and closed when idle.
+// Keeps upstream state across config reloads and DNS membership changes (pingora-style
+// carry-over): an upstream whose pool name and origin are unchanged keeps its object, so health,
+// EWMA, counters and keep-alive connections survive. Upstreams that left the config (or whose
+// address left DNS) are retired and closed when idle. It resolves no names: it is handed
+// expanded upstream lists (discovery/expand.ts), one entry per address.
 
 import { Pool as UndiciPool } from 'undici';
-import type { HealthCheckConfig, PoolConfig } from '../config/types.ts';
+import type { HealthCheckConfig, PoolConfig, UpstreamConfig } from '../config/types.ts';
 import { closeRetired } from './pool.ts';
 import { Upstream } from './upstream.ts';
 
@@ -21,8 +23,23 @@ function dispatcherKey(cfg: PoolConfig): string {
   return `${t.connectMs}/${t.keepAliveMs}/${cfg.maxConnectionsPerUpstream}`;
 }
 
-/** undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only. */
-export function createDispatcher(origin: string, cfg: PoolConfig): UndiciPool {
+/** An upstream entry as the registry builds it: as configured, or one discovered address of it. */
+export type UpstreamEntry = UpstreamConfig & {
+  /** The discovered address (discovery/expand.ts), or null / absent for a configured one. */
+  readonly address?: string | null;
+};
+
+/** The DNS name an entry's address came from, or null when the address was configured. */
+function dnsNameOf(uc: UpstreamEntry): string | null {
+  return uc.address === undefined || uc.address === null ? null : uc.hostname;
+}
+
+/**
+ * undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only.
+ * `servername`: the TLS server name for an https:// upstream reached at a discovered address
+ * (the DNS name it came from, so SNI and verification use the name, not the address).
+ */
+export function createDispatcher(origin: string, cfg: PoolConfig, servername: string | null = null): UndiciPool {
   const t = cfg.timeouts;
   return new UndiciPool(origin, {
     connections: cfg.maxConnectionsPerUpstream,
@@ -32,7 +49,7 @@ export function createDispatcher(origin: string, cfg: PoolConfig): UndiciPool {
     keepAliveMaxTimeout: t.keepAliveMs,
     headersTimeout: t.responseMs,
     bodyTimeout: t.idleMs,
-    connect: { timeout: t.connectMs },
+    connect: servername === null ? { timeout: t.connectMs } : { timeout: t.connectMs, servername },
     connectTimeout: t.connectMs,
     allowH2: false,
     strictContentLength: true,
@@ -42,6 +59,7 @@ export function createDispatcher(origin: string, cfg: PoolConfig): UndiciPool {
 interface Entry {
   upstream: Upstream;
   key: string;
+  pool: string;
 }
 
 export class Registry {
@@ -56,27 +74,30 @@ export class Registry {
    * Returns the upstreams for `cfg`, reusing those already known by pool name + origin.
    * Weight changes apply to the kept object. Call `commit()` once the whole new config is built.
    */
-  upstreamsFor(cfg: PoolConfig, next: Map<string, Entry>): Upstream[] {
+  upstreamsFor(cfg: PoolConfig & { readonly upstreams: readonly UpstreamEntry[] }, next: Map<string, Entry>): Upstream[] {
     const key = dispatcherKey(cfg);
     const out: Upstream[] = [];
     for (const uc of cfg.upstreams) {
       const id = `${cfg.name}\n${uc.origin}`;
       const old = this.entries.get(id);
+      const dnsName = dnsNameOf(uc);
+      const servername = uc.scheme === 'https' ? dnsName : null;
       let u: Upstream;
       if (old !== undefined && !old.upstream.retired) {
         u = old.upstream;
         u.weight = uc.weight;
         if (cfg.healthCheck === null) this.health.clearActive(u);
-        if (old.key !== key || u.dispatcher === null) {
+        if (old.key !== key || u.dispatcher === null || u.dnsName !== dnsName) {
           const prev = u.dispatcher;
-          u.dispatcher = createDispatcher(uc.origin, cfg);
+          u.dispatcher = createDispatcher(uc.origin, cfg, servername);
           prev?.close().catch(() => {});
         }
       } else {
-        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg), cfg.name);
+        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg, servername), cfg.name);
         this.health.initialize(u, cfg.healthCheck);
       }
-      next.set(id, { upstream: u, key });
+      u.dnsName = dnsName;
+      next.set(id, { upstream: u, key, pool: cfg.name });
       out.push(u);
     }
     return out;
@@ -90,6 +111,19 @@ export class Registry {
       if (e.upstream.inflight === 0) closeRetired(e.upstream);
     }
     this.entries = next;
+  }
+
+  /**
+   * One pool's new member list between reloads (its DNS addresses changed): the pool's
+   * upstreams that stay keep their objects, new ones are created, gone ones retired (closed
+   * once idle); other pools are untouched. Off the request path. O(upstreams).
+   */
+  replacePool(cfg: PoolConfig & { readonly upstreams: readonly UpstreamEntry[] }): Upstream[] {
+    const next = new Map<string, Entry>();
+    for (const [id, e] of this.entries) if (e.pool !== cfg.name) next.set(id, e);
+    const out = this.upstreamsFor(cfg, next);
+    this.commit(next);
+    return out;
   }
 
   /** Closes every connection pool (shutdown). */

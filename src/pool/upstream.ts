@@ -35,6 +35,11 @@ export class Upstream {
   declare readonly origin: string;
   /** The pool it belongs to (upstreams are kept across reloads by pool name + origin). */
   declare readonly poolName: string;
+  /**
+   * The DNS name this upstream's address was discovered from (`resolve`), or null for an
+   * address written in the config. For /status, SNI and the health check's Host header.
+   */
+  declare dnsName: string | null;
   declare weight: number;
   /** Bit set of UpstreamFlag. */
   declare flags: number;
@@ -87,6 +92,7 @@ export class Upstream {
     this.id = nextId++;
     this.origin = origin;
     this.poolName = poolName;
+    this.dnsName = null;
     this.weight = weight;
     this.flags = 0;
     this.inflight = 0;

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import type { ListenTls, TlsCertificateConfig } from '../config/types.ts';
 import type { Logger } from '../observability/log.ts';
 import { CertificateError, readCertificatePair, type LoadedCertificate } from './certificate.ts';
-import { fileIdentity } from './file-identity.ts';
+import { fileIdentity } from '../util/file-identity.ts';
 import { secureContextOptions, serverOptions, type ContextDefaults } from './options.ts';
 import { SniTable } from './sni.ts';
 
