@@ -270,6 +270,11 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
     const s = stats[i];
     if (s !== null && s !== undefined) w.sample('fairway_upstream_idle_connections', rows[i]!.labels, s.free);
   }
+  w.family('fairway_upstream_busy_connections', 'gauge', 'Connections in the upstream\'s keep-alive pool carrying a request now (open − idle).');
+  for (let i = 0; i < rows.length; i++) {
+    const s = stats[i];
+    if (s !== null && s !== undefined) w.sample('fairway_upstream_busy_connections', rows[i]!.labels, s.connected - s.free);
+  }
   w.family('fairway_upstream_queued_requests', 'gauge', 'Tries waiting for a connection to the upstream (connection cap reached).');
   for (let i = 0; i < rows.length; i++) {
     const s = stats[i];
