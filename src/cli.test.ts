@@ -75,3 +75,20 @@ describe('FAIRWAY_ADMIN_TOKEN (sidecar form)', () => {
     expect(sidecarConfig(parseCli(sidecar, { FAIRWAY_ADMIN_TOKEN: 's3cret' }))['admin']).toBeUndefined();
   });
 });
+
+describe('--access-log (sidecar form)', () => {
+  const sidecar = ['--listen', '127.0.0.1:0', '-u', 'http://127.0.0.1:3001'];
+
+  it('turns the access log on, from the flag or FAIRWAY_ACCESS_LOG (the flag wins)', () => {
+    expect(buildConfig(sidecarConfig(parseCli([...sidecar, '--access-log', 'stdout'], {})), { env: {} }).accessLog).toEqual({ path: 'stdout', format: 'json' });
+    expect(sidecarConfig(parseCli(sidecar, { FAIRWAY_ACCESS_LOG: 'stderr' }))['accessLog']).toEqual({ path: 'stderr' });
+    expect(sidecarConfig(parseCli([...sidecar, '--access-log', 'stdout'], { FAIRWAY_ACCESS_LOG: 'stderr' }))['accessLog']).toEqual({ path: 'stdout' });
+    expect(sidecarConfig(parseCli(sidecar, {}))['accessLog']).toBeUndefined();
+  });
+
+  it('is refused with a config file, and FAIRWAY_ACCESS_LOG does not apply to one', () => {
+    expect(() => parseCli(['--config', 'x.yaml', '--access-log', 'stdout'], {})).toThrow(CliError);
+    expect(parseCli(['--config', 'x.yaml'], { FAIRWAY_ACCESS_LOG: 'stdout' }).accessLog).toBeNull();
+    expect(HELP).toContain('--access-log PATH');
+  });
+});

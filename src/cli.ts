@@ -31,6 +31,8 @@ Options:
   -b, --balancer NAME    round-robin | random | least-connections | ewma | consistent-hash
                          (sidecar form; default round-robin)
   -k, --hash-key KEY     consistent-hash key: header:NAME | cookie:NAME | query:NAME | client-ip | path
+      --access-log PATH  sidecar form: one JSON line per request to PATH (stdout, stderr or a file;
+                         default $FAIRWAY_ACCESS_LOG, else off)
                          (sidecar form; needs --balancer consistent-hash)
   -a, --admin ADDR       serve /healthz /readyz /metrics /status /reload on ADDR, e.g. 127.0.0.1:9901
                          (sidecar form: bearer token from $FAIRWAY_ADMIN_TOKEN; required off loopback)
@@ -55,6 +57,8 @@ export interface CliOptions {
   balancer: string | null;
   /** --hash-key: the consistent-hash key of the sidecar pool. */
   hashKey: string | null;
+  /** --access-log (or FAIRWAY_ACCESS_LOG) in the flags-only form: where the access log goes. */
+  accessLog: string | null;
   admin: string | null;
   /** FAIRWAY_ADMIN_TOKEN is set (and not empty): the sidecar admin server takes its token from it. */
   adminTokenFromEnv: boolean;
@@ -80,6 +84,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         upstream: { type: 'string', short: 'u', multiple: true },
         balancer: { type: 'string', short: 'b' },
         'hash-key': { type: 'string', short: 'k' },
+        'access-log': { type: 'string' },
         admin: { type: 'string', short: 'a' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -113,6 +118,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     upstreams,
     balancer: values.balancer ?? null,
     hashKey: values['hash-key'] ?? null,
+    accessLog: values['access-log'] ?? (configFile === null && env['FAIRWAY_ACCESS_LOG'] ? env['FAIRWAY_ACCESS_LOG'] : null),
     admin: values.admin ?? null,
     adminTokenFromEnv: env['FAIRWAY_ADMIN_TOKEN'] !== undefined && env['FAIRWAY_ADMIN_TOKEN'] !== '',
   };
@@ -124,6 +130,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   }
   if (configFile !== null && opts.balancer !== null) {
     throw new CliError('--balancer applies to the flags-only form; set pools.<name>.balancer in the config file');
+  }
+  if (configFile !== null && values['access-log'] !== undefined) {
+    throw new CliError('--access-log applies to the flags-only form; set accessLog in the config file');
   }
   if (configFile !== null && opts.hashKey !== null) {
     throw new CliError('--hash-key applies to the flags-only form; set pools.<name>.hash.key in the config file');
@@ -153,6 +162,7 @@ export function sidecarConfig(opts: CliOptions): Record<string, unknown> {
       },
     },
   };
+  if (opts.accessLog !== null) raw['accessLog'] = { path: opts.accessLog };
   if (opts.admin !== null) raw['admin'] = { listen: opts.admin, ...(opts.adminTokenFromEnv ? { token: '${FAIRWAY_ADMIN_TOKEN}' } : {}) };
   return raw;
 }
