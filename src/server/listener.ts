@@ -5,8 +5,6 @@
 // h2.ts) for the pipeline; what happens to a request is handler.ts.
 
 import http, { type IncomingMessage } from 'node:http';
-import type http2 from 'node:http2';
-import type { ServerHttp2Session } from 'node:http2';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -18,7 +16,7 @@ import { CertificateStore } from '../tls/store.ts';
 import { bind, boundPort, boundUrl, clientErrorHandler } from '../util/http-server.ts';
 import type { Downstream } from './downstream.ts';
 import { H1Response, H1Upgrade } from './h1.ts';
-import { cancelSession, createH2Server } from './h2.ts';
+import { H2Server } from './h2-server.ts';
 
 const CLIENT_ERRORS = {
   'headers-too-large': ErrorCode.HeadersTooLarge,
@@ -46,13 +44,11 @@ export class Listener {
   /** The HTTP/1.1 server (for a TLS listener it is fed the connections ALPN gives it). */
   readonly http1: http.Server<typeof IncomingMessage, typeof H1Response>;
   /** The HTTP/2 server of a TLS listener with `http2`; null otherwise. */
-  readonly h2: http2.Http2Server | null;
+  readonly h2: H2Server | null;
   /** The certificates of a TLS listener; null for plain HTTP. */
   readonly certificates: CertificateStore | null;
   /** Sockets handed over to a WebSocket tunnel: no longer tracked by the http server. */
   readonly tunnels = new Set<Duplex>();
-  /** Open HTTP/2 sessions (their streams are not tracked by the HTTP/1.1 server). */
-  readonly sessions = new Set<ServerHttp2Session>();
 
   private constructor(opts: ListenerOptions, certificates: CertificateStore | null) {
     this.address = opts.address;
@@ -67,16 +63,10 @@ export class Listener {
     // The HTTP/1.1 server never listens itself: 'listening' starts its connection tracking
     // (headers/request timeouts, idle closing) for the sockets this listener hands it.
     this.http1.emit('listening');
-    this.h2 = tlsConfig.http2 ? createH2Server(opts.limits, opts.handle) : null;
-    const h2 = this.h2;
-    if (h2 !== null) {
-      h2.on('session', (s: ServerHttp2Session) => {
-        this.sessions.add(s);
-        s.once('close', () => this.sessions.delete(s));
-      });
-    }
+    const h2 = tlsConfig.http2 ? new H2Server({ limits: opts.limits, onStream: opts.handle, log: opts.log, listener: () => this.url() }) : null;
+    this.h2 = h2;
     const tlsServer = tls.createServer(certificates.serverOptions(), (socket) => {
-      if (socket.alpnProtocol === 'h2' && h2 !== null) h2.emit('connection', socket);
+      if (socket.alpnProtocol === 'h2' && h2 !== null) h2.accept(socket);
       else this.http1.emit('connection', socket);
     });
     // A failed handshake (a scanner, a client that does not trust us) is the client's problem.
@@ -122,7 +112,7 @@ export class Listener {
    * Resolves when every connection has closed (see Runtime.close).
    */
   close(): Promise<void> {
-    for (const s of this.sessions) if (!s.closed) s.close();
+    this.h2?.close();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
@@ -134,7 +124,7 @@ export class Listener {
   /** Drain deadline: closes every connection, session and tunnel left; stops certificate watching. */
   closeAll(): void {
     this.http1.closeAllConnections();
-    for (const s of this.sessions) cancelSession(s);
+    this.h2?.destroy();
     for (const t of this.tunnels) t.destroy();
     this.certificates?.close();
   }

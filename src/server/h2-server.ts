@@ -1,0 +1,167 @@
+// The HTTP/2 side of a TLS listener: the server `h2` connections are handed to after ALPN, its
+// settings (concurrent streams, header list, flow-control windows), its sessions (idle timeout,
+// GOAWAY on drain, cancel at the deadline) and the connection-level protections, among them the
+// rapid-reset guard. One stream's request and response are h2.ts (H2Stream).
+
+import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { ServerLimits } from '../config/types.ts';
+import type { Logger } from '../observability/log.ts';
+import type { Downstream } from './downstream.ts';
+import { H2Stream, type StreamObserver } from './h2.ts';
+
+const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/** HTTP/2 defaults of every listener (not configurable in v1; the reasons are on each). */
+export const H2_DEFAULTS = {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: what Envoy, nginx (128) and most servers allow. */
+  maxConcurrentStreams: 100,
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE: bytes of one request body a client may send ahead of the
+   * upstream reading it. The protocol's 64 KiB - 1 caps an upload at one window per round trip
+   * of WINDOW_UPDATEs through the event loop (see docs/tls.md for the measurement).
+   */
+  streamWindowBytes: 1024 * 1024,
+  /** Connection receive window: all streams of a session together (bounds buffered upload bytes per connection). */
+  connectionWindowBytes: 4 * 1024 * 1024,
+  /**
+   * nghttp2's RST_STREAM token bucket (Node ≥ 22.11 `streamResetBurst` / `streamResetRate`): a
+   * client that resets more than `resetBurst` streams, then more than `resetRate` per second,
+   * gets GOAWAY and the session ends. The burst is twice what a browser can have open at once
+   * (navigating away cancels every open stream, twice in a row is still fine); 33/s is
+   * nghttp2's own rate, far above any legitimate cancelling.
+   */
+  resetBurst: 200,
+  resetRate: 33,
+  /**
+   * The premature-reset rule (Envoy's shape): once a session has cancelled this many streams
+   * before their responses ended, and they are at least half of all its streams, it gets
+   * GOAWAY(ENHANCE_YOUR_CALM) and is closed. Catches a rapid-reset client well before the
+   * token bucket does, while a client that completes most of its streams is never closed.
+   */
+  prematureResetMin: 50,
+  /** Frames nghttp2 finds invalid, and streams refused for the concurrency limit, before the session ends. */
+  maxInvalidFrames: 100,
+  maxRejectedStreams: 100,
+} as const;
+
+export interface H2ServerOptions {
+  readonly limits: ServerLimits;
+  /** The pipeline's entry point. */
+  readonly onStream: (client: Downstream) => void;
+  readonly log: Logger;
+  /** The listener as logs name it (read when something is logged). */
+  readonly listener: () => string;
+}
+
+/** Counters of one listener's HTTP/2 server, read at scrape time. */
+export interface H2Counters {
+  /** Sessions opened since start. */
+  sessions: number;
+  /** Sessions closed by the premature-reset rule. */
+  rapidResetCloses: number;
+  /** Sessions that ended in a protocol error (nghttp2's own limits: reset rate, floods, invalid frames). */
+  sessionErrors: number;
+}
+
+/** Counts one session's streams and its premature resets; trips once. */
+class SessionGuard implements StreamObserver {
+  streams = 0;
+  cancelled = 0;
+  tripped = false;
+  private readonly session: ServerHttp2Session;
+  private readonly owner: H2Server;
+
+  constructor(session: ServerHttp2Session, owner: H2Server) {
+    this.session = session;
+    this.owner = owner;
+  }
+
+  onStreamCancelled(): void {
+    this.cancelled++;
+    if (this.tripped || this.cancelled < H2_DEFAULTS.prematureResetMin || this.cancelled * 2 < this.streams) return;
+    this.tripped = true;
+    this.owner.onRapidReset(this.session, this.streams, this.cancelled);
+  }
+}
+
+/**
+ * The HTTP/2 server of one TLS listener (never listens itself: `accept()` is given the sockets
+ * ALPN chose `h2` for). Tracks its sessions for drain and metrics.
+ */
+export class H2Server {
+  readonly server: http2.Http2Server;
+  readonly sessions = new Set<ServerHttp2Session>();
+  readonly counters: H2Counters = { sessions: 0, rapidResetCloses: 0, sessionErrors: 0 };
+  private readonly opts: H2ServerOptions;
+  /** Draining: every session gets GOAWAY, new ones as soon as they start. */
+  private closing = false;
+
+  constructor(opts: H2ServerOptions) {
+    this.opts = opts;
+    const limits = opts.limits;
+    this.server = http2.createServer({
+      settings: {
+        maxConcurrentStreams: H2_DEFAULTS.maxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeaderBytes,
+        initialWindowSize: H2_DEFAULTS.streamWindowBytes,
+        enablePush: false,
+      },
+      maxHeaderListPairs: limits.maxHeaderCount + 4, // + the four request pseudo-headers
+      maxSessionInvalidFrames: H2_DEFAULTS.maxInvalidFrames,
+      maxSessionRejectedStreams: H2_DEFAULTS.maxRejectedStreams,
+      streamResetBurst: H2_DEFAULTS.resetBurst,
+      streamResetRate: H2_DEFAULTS.resetRate,
+    });
+    this.server.on('session', (s: ServerHttp2Session) => this.onSession(s));
+    // A session's socket error ends in 'close'; never an uncaught exception.
+    this.server.on('sessionError', ignore);
+  }
+
+  /** Serves one TLS socket that negotiated `h2`. */
+  accept(socket: Duplex): void {
+    this.server.emit('connection', socket);
+  }
+
+  /** Starts a drain: GOAWAY to every session (open streams finish), and to every later one at once. */
+  close(): void {
+    this.closing = true;
+    for (const s of this.sessions) if (!s.closed) s.close();
+  }
+
+  /** Drain deadline: cancels every stream and session left. */
+  destroy(): void {
+    for (const s of this.sessions) if (!s.destroyed) s.destroy(undefined, NGHTTP2_CANCEL);
+  }
+
+  /** The premature-reset rule tripped: GOAWAY(ENHANCE_YOUR_CALM), then every stream and upstream request ends. */
+  onRapidReset(session: ServerHttp2Session, streams: number, cancelled: number): void {
+    this.counters.rapidResetCloses++;
+    this.opts.log.warn(
+      { listener: this.opts.listener(), client: session.socket?.remoteAddress, streams, cancelled },
+      'HTTP/2 session closed: it cancels streams faster than it completes them (rapid reset)',
+    );
+    if (!session.destroyed) session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  private onSession(session: ServerHttp2Session): void {
+    this.sessions.add(session);
+    this.counters.sessions++;
+    session.once('close', () => this.sessions.delete(session));
+    session.on('error', () => this.counters.sessionErrors++);
+    const guard = new SessionGuard(session, this);
+    const onStream = this.opts.onStream;
+    session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: string[]) => {
+      guard.streams++;
+      onStream(new H2Stream(stream, headers, flags, raw, guard));
+    });
+    // The connection window is not a setting: it grows by a WINDOW_UPDATE on stream 0.
+    session.setLocalWindowSize(H2_DEFAULTS.connectionWindowBytes);
+    const idleMs = this.opts.limits.keepAliveTimeoutMs;
+    // Idle like an HTTP/1.1 keep-alive connection: GOAWAY, streams still open may finish.
+    if (idleMs > 0) session.setTimeout(idleMs, () => session.close());
+    if (this.closing) session.close();
+  }
+}
+
+function ignore(): void {}
