@@ -14,6 +14,7 @@ import { Registry } from './pool/registry.ts';
 import { createHandler, type Generation as RequestGeneration, type HandlerContext } from './server/handler.ts';
 import { Listener } from './server/listener.ts';
 import { Router } from './server/router.ts';
+import { poolTlsMaterial, upstreamTlsWarning } from './tls/upstream.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
@@ -228,6 +229,13 @@ export class Runtime {
     const nextEntries = this.registry.newGeneration();
     const pools = new Map<string, Pool>();
     const checkers: HealthChecker[] = [];
+    // Upstream TLS files first: one that went bad since validation fails this build before any
+    // upstream is touched (the running generation stays).
+    for (const pc of config.pools.values()) {
+      poolTlsMaterial(pc.tls);
+      const tlsWarning = upstreamTlsWarning(pc.name, pc.tls);
+      if (tlsWarning !== null) this.log.warn({ pool: pc.name }, tlsWarning);
+    }
     for (const pc of config.pools.values()) {
       const upstreams = this.registry.upstreamsFor(pc, nextEntries);
       const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });

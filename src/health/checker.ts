@@ -4,6 +4,7 @@
 
 import { Pool as UndiciPool } from 'undici';
 import type { HealthCheckConfig, StatusSet } from '../config/types.ts';
+import { connectTlsFor, type UpstreamConnectTls } from '../tls/upstream.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { HealthCheckResult, Upstream } from '../pool/upstream.ts';
@@ -25,6 +26,8 @@ interface Slot {
   readonly u: Upstream;
   /** `host:port` of the upstream, sent as the Host header. */
   readonly host: string;
+  /** TLS connect options for an https:// upstream (the pool's `tls`, as traffic uses); null for http://. */
+  readonly tls: UpstreamConnectTls | null;
   /** Created on the first probe, destroyed by stop(). */
   dispatcher: UndiciPool | null;
   timer: NodeJS.Timeout | null;
@@ -44,16 +47,18 @@ export function isExpectedStatus(set: StatusSet, status: number): boolean {
 /**
  * A probe connection pool for one upstream, apart from the traffic pool so probes never queue
  * behind user requests (and a saturated traffic pool never fails a heartbeat). HTTP/1.1 only,
- * at most two connections, every timeout bounded by the check timeout.
+ * at most two connections, every timeout bounded by the check timeout. `tls`: the same connect
+ * options the traffic pool uses (CA, servername, client certificate, verify), so a probe passes
+ * only where traffic would.
  */
-export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig): UndiciPool {
+export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig, tls: UpstreamConnectTls | null = null): UndiciPool {
   const t = cfg.timeoutMs;
   return new UndiciPool(origin, {
     connections: 2,
     pipelining: 1,
     headersTimeout: t,
     bodyTimeout: t,
-    connect: { timeout: t },
+    connect: tls === null ? { timeout: t } : { timeout: t, ...tls },
     connectTimeout: t,
     allowH2: false,
   });
@@ -85,7 +90,13 @@ export class HealthChecker {
     this.health = health;
     this.log = log;
     this.clock = clock;
-    this.slots = pool.upstreams.map((u) => ({ u, host: hostOf(u.origin), dispatcher: null, timer: null }));
+    // The configured host name of each origin (a resolved upstream is dialled by address but
+    // verified by name), as the registry gives it to the traffic pool.
+    const hostnames = new Map(pool.config.upstreams.map((uc) => [uc.origin, uc.hostname]));
+    this.slots = pool.upstreams.map((u) => {
+      const tls = connectTlsFor(u.origin, hostnames.get(u.origin) ?? new URL(u.origin).hostname, pool.config.tls);
+      return { u, host: hostOf(u.origin), tls, dispatcher: null, timer: null };
+    });
     this.running = false;
     this.stopped = false;
     this.epoch = 0;
@@ -177,7 +188,7 @@ export class HealthChecker {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg));
+      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg, s.tls));
       const res = await d.request({
         path: cfg.path,
         method: 'GET',

@@ -3,7 +3,8 @@
 // connections survive. Upstreams that left the config are retired and closed when idle.
 
 import { Pool as UndiciPool } from 'undici';
-import type { HealthCheckConfig, PoolConfig } from '../config/types.ts';
+import type { HealthCheckConfig, PoolConfig, UpstreamConfig } from '../config/types.ts';
+import { connectTlsFor, poolTlsMaterial } from '../tls/upstream.ts';
 import { closeRetired } from './pool.ts';
 import { Upstream } from './upstream.ts';
 
@@ -15,16 +16,26 @@ export interface HealthMembership {
   clearActive(u: Upstream): void;
 }
 
-/** The settings that shape an upstream's connection pool; a change means a new dispatcher. */
+/**
+ * The settings that shape an upstream's connection pool; a change means a new dispatcher. The
+ * TLS part is the material's fingerprint: a reload with a new CA, client certificate or
+ * servername (or new contents in the same files) replaces the pool and its connections.
+ */
 function dispatcherKey(cfg: PoolConfig): string {
   const t = cfg.timeouts;
-  return `${t.connectMs}/${t.keepAliveMs}/${cfg.maxConnectionsPerUpstream}`;
+  return `${t.connectMs}/${t.keepAliveMs}/${cfg.maxConnectionsPerUpstream}/${poolTlsMaterial(cfg.tls)?.fingerprint ?? '-'}`;
 }
 
-/** undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only. */
-export function createDispatcher(origin: string, cfg: PoolConfig): UndiciPool {
+/**
+ * undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only
+ * (also over TLS: ALPN is not offered, so an https upstream never switches to h2). An https://
+ * upstream is verified and identified as its pool's `tls` says (tls/upstream.ts); SNI and the
+ * name verified are the configured host name, also for an upstream dialled by a resolved address.
+ */
+export function createDispatcher(upstream: Pick<UpstreamConfig, 'origin' | 'hostname'>, cfg: PoolConfig): UndiciPool {
   const t = cfg.timeouts;
-  return new UndiciPool(origin, {
+  const tls = connectTlsFor(upstream.origin, upstream.hostname, cfg.tls);
+  return new UndiciPool(upstream.origin, {
     connections: cfg.maxConnectionsPerUpstream,
     pipelining: 1,
     keepAliveTimeout: t.keepAliveMs,
@@ -32,7 +43,7 @@ export function createDispatcher(origin: string, cfg: PoolConfig): UndiciPool {
     keepAliveMaxTimeout: t.keepAliveMs,
     headersTimeout: t.responseMs,
     bodyTimeout: t.idleMs,
-    connect: { timeout: t.connectMs },
+    connect: tls === null ? { timeout: t.connectMs } : { timeout: t.connectMs, ...tls },
     connectTimeout: t.connectMs,
     allowH2: false,
     strictContentLength: true,
@@ -69,11 +80,11 @@ export class Registry {
         if (cfg.healthCheck === null) this.health.clearActive(u);
         if (old.key !== key || u.dispatcher === null) {
           const prev = u.dispatcher;
-          u.dispatcher = createDispatcher(uc.origin, cfg);
+          u.dispatcher = createDispatcher(uc, cfg);
           prev?.close().catch(() => {});
         }
       } else {
-        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg), cfg.name);
+        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc, cfg), cfg.name);
         this.health.initialize(u, cfg.healthCheck);
       }
       next.set(id, { upstream: u, key });

@@ -26,20 +26,22 @@ export const H2_DEFAULTS = {
   connectionWindowBytes: 4 * 1024 * 1024,
   /**
    * nghttp2's RST_STREAM token bucket (Node ≥ 22.11 `streamResetBurst` / `streamResetRate`): a
-   * client that resets more than `resetBurst` streams, then more than `resetRate` per second,
-   * gets GOAWAY and the session ends. The burst is twice what a browser can have open at once
-   * (navigating away cancels every open stream, twice in a row is still fine); 33/s is
-   * nghttp2's own rate, far above any legitimate cancelling.
+   * client that resets more than `resetBurst` streams at once, then more than `resetRate` per
+   * second, gets GOAWAY and the session ends, whatever else it does (a hard ceiling). The burst
+   * is twice what a client can have open (a browser navigating away cancels every open stream;
+   * twice in a row is still fine); 33/s is nghttp2's own rate: at that pace cancelling buys a
+   * client nothing over the concurrency limit.
    */
   resetBurst: 200,
   resetRate: 33,
   /**
-   * The premature-reset rule (Envoy's shape): once a session has cancelled this many streams
-   * before their responses ended, and they are at least half of all its streams, it gets
-   * GOAWAY(ENHANCE_YOUR_CALM) and is closed. Catches a rapid-reset client well before the
-   * token bucket does, while a client that completes most of its streams is never closed.
+   * The premature-reset rule, Fairway's own: a session whose streams cancelled before their
+   * response ended reach this many, and more than twice its completed streams, gets
+   * GOAWAY(ENHANCE_YOUR_CALM) and is closed. 1.5× the concurrency limit, so cancelling every
+   * open stream once can never trip it; it fires before the token bucket for a pure rapid-reset
+   * client and never for one that completes most of its streams.
    */
-  prematureResetMin: 50,
+  prematureResetMin: 150,
   /** Frames nghttp2 finds invalid, and streams refused for the concurrency limit, before the session ends. */
   maxInvalidFrames: 100,
   maxRejectedStreams: 100,
@@ -66,8 +68,8 @@ export interface H2Counters {
 
 /** Counts one session's streams and its premature resets; trips once. */
 class SessionGuard implements StreamObserver {
-  streams = 0;
   cancelled = 0;
+  completed = 0;
   tripped = false;
   private readonly session: ServerHttp2Session;
   private readonly owner: H2Server;
@@ -77,11 +79,15 @@ class SessionGuard implements StreamObserver {
     this.owner = owner;
   }
 
-  onStreamCancelled(): void {
+  onStreamClosed(cancelled: boolean): void {
+    if (!cancelled) {
+      this.completed++;
+      return;
+    }
     this.cancelled++;
-    if (this.tripped || this.cancelled < H2_DEFAULTS.prematureResetMin || this.cancelled * 2 < this.streams) return;
+    if (this.tripped || this.cancelled < H2_DEFAULTS.prematureResetMin || this.cancelled <= 2 * this.completed) return;
     this.tripped = true;
-    this.owner.onRapidReset(this.session, this.streams, this.cancelled);
+    this.owner.onRapidReset(this.session, this.cancelled, this.completed);
   }
 }
 
@@ -135,10 +141,10 @@ export class H2Server {
   }
 
   /** The premature-reset rule tripped: GOAWAY(ENHANCE_YOUR_CALM), then every stream and upstream request ends. */
-  onRapidReset(session: ServerHttp2Session, streams: number, cancelled: number): void {
+  onRapidReset(session: ServerHttp2Session, cancelled: number, completed: number): void {
     this.counters.rapidResetCloses++;
     this.opts.log.warn(
-      { listener: this.opts.listener(), client: session.socket?.remoteAddress, streams, cancelled },
+      { listener: this.opts.listener(), client: session.socket?.remoteAddress, cancelled, completed },
       'HTTP/2 session closed: it cancels streams faster than it completes them (rapid reset)',
     );
     if (!session.destroyed) session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
@@ -152,7 +158,6 @@ export class H2Server {
     const guard = new SessionGuard(session, this);
     const onStream = this.opts.onStream;
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: string[]) => {
-      guard.streams++;
       onStream(new H2Stream(stream, headers, flags, raw, guard));
     });
     // The connection window is not a setting: it grows by a WINDOW_UPDATE on stream 0.

@@ -24,8 +24,8 @@ const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-al
 
 /** Told how each stream of a session ended (h2-server.ts counts premature resets with it). */
 export interface StreamObserver {
-  /** The client reset (or lost) a stream before its response was complete. */
-  onStreamCancelled(): void;
+  /** A stream closed: `cancelled` when the client reset (or lost) it before its response was complete. */
+  onStreamClosed(cancelled: boolean): void;
 }
 
 /**
@@ -184,9 +184,9 @@ export class H2Stream implements Downstream {
   }
 
   private onClose(): void {
-    if (this.finished) return;
-    this.observer.onStreamCancelled();
-    this.listener?.onClientClose();
+    const cancelled = !this.finished;
+    this.observer.onStreamClosed(cancelled);
+    if (cancelled) this.listener?.onClientClose();
   }
 }
 
