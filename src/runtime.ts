@@ -12,7 +12,7 @@ import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
 import { createHandler, type Generation as RequestGeneration, type HandlerContext } from './server/handler.ts';
-import { Listener } from './server/listener.ts';
+import { Listener, listenerFamilies, listenerTlsStatus } from './server/listener.ts';
 import { Router } from './server/router.ts';
 import { poolTlsMaterial, upstreamTlsWarning } from './tls/upstream.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
@@ -20,7 +20,7 @@ import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
 import { NoConfigFileError, type AdminSource } from './admin/source.ts';
 import { renderMetrics, type EventLoopStats } from './admin/metrics.ts';
-import { buildStatus, type Status } from './admin/status.ts';
+import { buildStatus, type Status, type TlsListenerStatus } from './admin/status.ts';
 import { packageVersion } from './version.ts';
 
 /** One config generation: everything a request needs, swapped whole on reload. */
@@ -153,12 +153,17 @@ export class Runtime {
     const openConnections = await Promise.all(this.listeners.map(async (l) => ({ listener: l.url(), count: await l.connections() })));
     let tunnels = 0;
     for (const l of this.listeners) tunnels += l.tunnels.size;
-    return renderMetrics(this, { openConnections, tunnels, eventLoop, version: packageVersion() });
+    return renderMetrics(this, { openConnections, tunnels, eventLoop, version: packageVersion(), families: listenerFamilies(this.listeners) });
   }
 
   /** The /status document for this process. */
   status(): Status {
     return buildStatus(this);
+  }
+
+  /** The TLS listeners for /status (certificates, HTTP/2). */
+  tls(): TlsListenerStatus[] {
+    return listenerTlsStatus(this.listeners);
   }
 
   /** What the admin server reads and asks for: a narrow view of this runtime. */

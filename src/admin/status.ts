@@ -6,6 +6,7 @@ import type { LatencyPercentiles } from '../observability/histogram.ts';
 import type { Event } from '../observability/events.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
+import type { CertificateStatus } from '../tls/store.ts';
 import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
 import { packageVersion } from '../version.ts';
@@ -27,6 +28,21 @@ export interface StatusSource {
   };
   /** Recent health and reload events, oldest first. */
   readonly events?: { list(): Event[] };
+  /** The TLS listeners and their certificates. */
+  tls?(): TlsListenerStatus[];
+}
+
+/** One TLS listener in /status: what it serves and how its certificates fare. */
+export interface TlsListenerStatus {
+  /** The listener's URL (`https://host:port`). */
+  readonly listener: string;
+  /** Whether h2 is offered by ALPN next to http/1.1. */
+  readonly http2: boolean;
+  readonly minVersion: string;
+  /** Open HTTP/2 sessions; null without http2. */
+  readonly http2Sessions: number | null;
+  /** In config order; the first is the default (no SNI, or no name matches). */
+  readonly certificates: readonly CertificateStatus[];
 }
 
 export interface UpstreamStatus {
@@ -86,6 +102,8 @@ export interface Status {
   readonly pools: readonly PoolStatus[];
   /** The most recent health and config events (at most 100), oldest first. */
   readonly events: readonly Event[];
+  /** TLS listeners: certificates (names, notAfter, fingerprint, reloads, last error) and HTTP/2. */
+  readonly tls: readonly TlsListenerStatus[];
 }
 
 /**
@@ -166,5 +184,6 @@ export function buildStatus(src: StatusSource): Status {
     config: { source: src.current.config.source },
     pools,
     events: src.events?.list() ?? [],
+    tls: src.tls?.() ?? [],
   };
 }

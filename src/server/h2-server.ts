@@ -7,6 +7,7 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHt
 import type { Duplex } from 'node:stream';
 import type { ServerLimits } from '../config/types.ts';
 import type { Logger } from '../observability/log.ts';
+import type { TlsMetricFamily } from '../tls/metrics.ts';
 import type { Downstream } from './downstream.ts';
 import { H2Stream, type StreamObserver } from './h2.ts';
 
@@ -170,3 +171,29 @@ export class H2Server {
 }
 
 function ignore(): void {}
+
+/** One listener's HTTP/2 server as a scrape reads it. */
+export interface H2MetricsSource {
+  readonly listener: string;
+  readonly h2: H2Server;
+}
+
+/**
+ * Families, each present (possibly empty): open sessions, sessions since start, sessions closed
+ * by the premature-reset rule, sessions ended by a protocol error (nghttp2's limits: reset
+ * rate, floods, invalid frames). Label `listener`. O(listeners).
+ */
+export function h2MetricFamilies(sources: readonly H2MetricsSource[]): TlsMetricFamily[] {
+  const family = (name: string, type: 'gauge' | 'counter', help: string, value: (h2: H2Server) => number): TlsMetricFamily => ({
+    name,
+    type,
+    help,
+    samples: sources.map((s) => ({ labels: [['listener', s.listener]] as const, value: value(s.h2) })),
+  });
+  return [
+    family('fairway_http2_sessions', 'gauge', 'Open HTTP/2 client sessions.', (h2) => h2.sessions.size),
+    family('fairway_http2_sessions_total', 'counter', 'HTTP/2 client sessions opened.', (h2) => h2.counters.sessions),
+    family('fairway_http2_rapid_reset_closes_total', 'counter', 'HTTP/2 sessions closed for cancelling streams much faster than completing them (rapid reset).', (h2) => h2.counters.rapidResetCloses),
+    family('fairway_http2_session_errors_total', 'counter', 'HTTP/2 sessions ended by a protocol error (reset rate limit, flood, invalid frames).', (h2) => h2.counters.sessionErrors),
+  ];
+}

@@ -12,11 +12,14 @@ import type { ListenAddress, ServerLimits } from '../config/types.ts';
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { rawErrorResponse } from '../proxy/respond.ts';
+import type { ExtraFamily } from '../admin/metrics.ts';
+import type { TlsListenerStatus } from '../admin/status.ts';
+import { tlsMetricFamilies, type TlsMetricsSource } from '../tls/metrics.ts';
 import { CertificateStore } from '../tls/store.ts';
 import { bind, boundPort, boundUrl, clientErrorHandler } from '../util/http-server.ts';
 import type { Downstream } from './downstream.ts';
 import { H1Response, H1Upgrade } from './h1.ts';
-import { H2Server } from './h2-server.ts';
+import { H2Server, h2MetricFamilies, type H2MetricsSource } from './h2-server.ts';
 
 const CLIENT_ERRORS = {
   'headers-too-large': ErrorCode.HeadersTooLarge,
@@ -172,4 +175,26 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
     socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
   });
   return server;
+}
+
+/** /metrics families of the TLS listeners among `listeners`: certificates and HTTP/2 sessions. */
+export function listenerFamilies(listeners: readonly Listener[]): ExtraFamily[] {
+  const stores: TlsMetricsSource[] = [];
+  const h2s: H2MetricsSource[] = [];
+  for (const l of listeners) {
+    if (l.certificates !== null) stores.push(l.certificates);
+    if (l.h2 !== null) h2s.push({ listener: l.url(), h2: l.h2 });
+  }
+  return stores.length === 0 ? [] : [...tlsMetricFamilies(stores), ...h2MetricFamilies(h2s)];
+}
+
+/** The `tls` part of /status: one entry per TLS listener. */
+export function listenerTlsStatus(listeners: readonly Listener[]): TlsListenerStatus[] {
+  const out: TlsListenerStatus[] = [];
+  for (const l of listeners) {
+    const store = l.certificates;
+    if (store === null) continue;
+    out.push({ listener: l.url(), http2: l.h2 !== null, minVersion: store.minVersion, http2Sessions: l.h2?.sessions.size ?? null, certificates: store.status() });
+  }
+  return out;
 }

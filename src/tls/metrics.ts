@@ -4,7 +4,7 @@
 
 import type { CertificateStatus } from './store.ts';
 
-/** One metric family: name, type, help, and samples with their label pairs in order. */
+/** One metric family: name, type, help, and samples with their label pairs in order (admin/metrics.ts ExtraFamily). */
 export interface TlsMetricFamily {
   readonly name: string;
   readonly type: 'gauge' | 'counter';
