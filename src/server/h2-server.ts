@@ -11,7 +11,10 @@ import type { TlsMetricFamily } from '../tls/metrics.ts';
 import type { Downstream } from './downstream.ts';
 import { H2Stream, type StreamObserver } from './h2.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/** The error a session closed by the premature-reset rule is destroyed with (one object, never thrown). */
+const RAPID_RESET = Object.assign(new Error('HTTP/2 rapid reset: streams cancelled much faster than completed'), { code: 'FAIRWAY_H2_RAPID_RESET' });
 
 /** HTTP/2 defaults of every listener (not configurable in v1; the reasons are on each). */
 export const H2_DEFAULTS = {
@@ -136,9 +139,9 @@ export class H2Server {
     for (const s of this.sessions) if (!s.closed) s.close();
   }
 
-  /** Drain deadline: cancels every stream and session left. */
+  /** Drain deadline: cancels every stream and session left (their streams get RST_STREAM(CANCEL)). */
   destroy(): void {
-    for (const s of this.sessions) if (!s.destroyed) s.destroy(undefined, NGHTTP2_CANCEL);
+    for (const s of this.sessions) if (!s.destroyed) s.destroy();
   }
 
   /** The premature-reset rule tripped: GOAWAY(ENHANCE_YOUR_CALM), then every stream and upstream request ends. */
@@ -148,14 +151,18 @@ export class H2Server {
       { listener: this.opts.listener(), client: session.socket?.remoteAddress, cancelled, completed },
       'HTTP/2 session closed: it cancels streams faster than it completes them (rapid reset)',
     );
-    if (!session.destroyed) session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
+    // The code is used only together with an error: destroy(undefined, code) sends
+    // GOAWAY(NO_ERROR), and goaway() before destroy() sends two GOAWAYs (both checked).
+    if (!session.destroyed) session.destroy(RAPID_RESET, NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
   private onSession(session: ServerHttp2Session): void {
     this.sessions.add(session);
     this.counters.sessions++;
     session.once('close', () => this.sessions.delete(session));
-    session.on('error', () => this.counters.sessionErrors++);
+    session.on('error', (err: Error) => {
+      if (err !== RAPID_RESET) this.counters.sessionErrors++;
+    });
     const guard = new SessionGuard(session, this);
     const onStream = this.opts.onStream;
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: string[]) => {
