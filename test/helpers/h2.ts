@@ -107,7 +107,7 @@ export class RawH2 {
   readonly goaways: number[] = [];
   closed = false;
   private nextStream = 1;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   private constructor(socket: tls.TLSSocket) {
     this.socket = socket;
