@@ -1,12 +1,17 @@
 // Yardstick, not a product: the bare design Fairway is built on (node:http + an undici Pool per
 // upstream + dispatch() into the response, round-robin, hop-by-hop headers dropped); no retries,
-// health, metrics or routing. Run: node bench/e2e/peers/undici-dispatch.ts URL...
+// health, metrics or routing. Run: node bench/e2e/peers/undici-dispatch.ts [--tls CERT KEY] URL...
+// (--tls: node:https instead of node:http, the HTTPS/1.1 floor of the TLS bench.)
 
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 
-const origins = process.argv.slice(2);
+const args = process.argv.slice(2);
+const tls = args[0] === '--tls' ? { cert: readFileSync(args[1]!), key: readFileSync(args[2]!) } : null;
+const origins = tls === null ? args : args.slice(3);
 if (origins.length === 0) throw new Error('usage: undici-dispatch.ts UPSTREAM_URL...');
 const pools = origins.map((o) => new Pool(o, { connections: 128, pipelining: 1, keepAliveTimeout: 4000 }));
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -50,7 +55,7 @@ class Handler implements Dispatcher.DispatchHandler {
   }
 }
 
-const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMessage, res: ServerResponse) => {
+const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
   const pool = pools[next]!;
   next = (next + 1) % pools.length;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
@@ -61,9 +66,10 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMes
   res.once('close', () => {
     if (!res.writableFinished) h.controller?.abort(new Error('client closed'));
   });
-});
+};
+const server = tls === null ? http.createServer({ keepAliveTimeout: 60_000 }, onRequest) : https.createServer({ keepAliveTimeout: 60_000, ...tls }, onRequest);
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`undici-dispatch listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+  process.stdout.write(`undici-dispatch listening on ${tls === null ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
