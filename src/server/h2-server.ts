@@ -9,7 +9,8 @@ import type { ServerLimits } from '../config/types.ts';
 import type { Logger } from '../observability/log.ts';
 import type { TlsMetricFamily } from '../tls/metrics.ts';
 import type { Downstream } from './downstream.ts';
-import { H2Stream, type StreamObserver } from './h2.ts';
+import { clientAddressOf } from '../proxy/headers.ts';
+import { H2Stream, type SessionContext } from './h2.ts';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
@@ -70,8 +71,9 @@ export interface H2Counters {
   sessionErrors: number;
 }
 
-/** Counts one session's streams and its premature resets; trips once. */
-class SessionGuard implements StreamObserver {
+/** One session as its streams see it: the client's address, and the premature-reset count (trips once). */
+class Session implements SessionContext {
+  readonly clientAddress: string;
   cancelled = 0;
   completed = 0;
   tripped = false;
@@ -81,6 +83,7 @@ class SessionGuard implements StreamObserver {
   constructor(session: ServerHttp2Session, owner: H2Server) {
     this.session = session;
     this.owner = owner;
+    this.clientAddress = clientAddressOf(session.socket?.remoteAddress);
   }
 
   onStreamClosed(cancelled: boolean): void {
@@ -163,10 +166,10 @@ export class H2Server {
     session.on('error', (err: Error) => {
       if (err !== RAPID_RESET) this.counters.sessionErrors++;
     });
-    const guard = new SessionGuard(session, this);
+    const context = new Session(session, this);
     const onStream = this.opts.onStream;
     session.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: string[]) => {
-      onStream(new H2Stream(stream, headers, flags, raw, guard));
+      onStream(new H2Stream(stream, headers, flags, raw, context));
     });
     // The connection window is not a setting: it grows by a WINDOW_UPDATE on stream 0.
     session.setLocalWindowSize(H2_DEFAULTS.connectionWindowBytes);

@@ -7,7 +7,6 @@
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import { ErrorCode, STATUS_OF } from '../core/errors.ts';
-import { clientAddressOf } from '../proxy/headers.ts';
 import { errorBody } from '../proxy/respond.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
 
@@ -22,8 +21,10 @@ const END_STREAM = 0x1;
  */
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 
-/** Told how each stream of a session ended (h2-server.ts counts premature resets with it). */
-export interface StreamObserver {
+/** What a stream shares with the other streams of its session (h2-server.ts, one per session). */
+export interface SessionContext {
+  /** The client's address as it goes into X-Forwarded-For, read once per connection. */
+  readonly clientAddress: string;
   /** A stream closed: `cancelled` when the client reset (or lost) it before its response was complete. */
   onStreamClosed(cancelled: boolean): void;
 }
@@ -95,20 +96,20 @@ export class H2Stream implements Downstream {
   /** A body follows the HEADERS frame (its length may be unstated: HTTP/2 has no chunking). */
   readonly hasBody: boolean;
   private readonly stream: ServerHttp2Stream;
-  private readonly observer: StreamObserver;
+  private readonly session: SessionContext;
   private listener: ClientCloseListener | null;
   private bodyStream: H2Body | null;
   /** The response ended (sendEnd, sendError or abort): a later close is not the client leaving. */
   private finished: boolean;
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: readonly string[], observer: StreamObserver) {
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: readonly string[], session: SessionContext) {
     this.stream = stream;
-    this.observer = observer;
+    this.session = session;
     this.method = String(headers[':method'] ?? 'GET');
     this.target = String(headers[':path'] ?? '');
     this.rawHeaders = requestFields(headers, raw);
     this.version = 20;
-    this.clientAddress = clientAddressOf(stream.session?.socket?.remoteAddress);
+    this.clientAddress = session.clientAddress;
     this.secure = true;
     this.upgrade = null;
     this.hasBody = (flags & END_STREAM) === 0;
@@ -146,8 +147,14 @@ export class H2Stream implements Downstream {
       if (CONNECTION_SPECIFIC.has(name)) continue;
       list.push(name, headers[i + 1]!);
     }
-    if (this.stream.destroyed) return;
-    this.stream.respond(list as unknown as http2.OutgoingHttpHeaders, { waitForTrailers: false });
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    stream.respond(list as unknown as http2.OutgoingHttpHeaders); // a flat [name, value, …] list (Node ≥ 22)
+    // Coalesce a small body and its end into one write (one DATA frame with END_STREAM):
+    // undici usually delivers head, body and end in the same tick. Uncorked on the next tick,
+    // so streaming is unaffected.
+    stream.cork();
+    process.nextTick(uncork, stream);
   }
 
   sendChunk(chunk: Buffer): boolean {
@@ -185,9 +192,13 @@ export class H2Stream implements Downstream {
 
   private onClose(): void {
     const cancelled = !this.finished;
-    this.observer.onStreamClosed(cancelled);
+    this.session.onStreamClosed(cancelled);
     if (cancelled) this.listener?.onClientClose();
   }
+}
+
+function uncork(stream: ServerHttp2Stream): void {
+  stream.uncork();
 }
 
 function ignore(): void {}
