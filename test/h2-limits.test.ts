@@ -5,10 +5,10 @@
 
 import http2, { type ClientHttp2Session } from 'node:http2';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { H2_DEFAULTS } from '../src/server/h2-server.ts';
 import { parsePromText } from '../src/admin/prom-text.testing.ts';
-import { createTestPki, type CertFiles, type TestPki } from './helpers/certs.ts';
+import { localhostPki } from './helpers/certs.ts';
 import { FrameType, RawH2, h2Connect, h2Frame, h2Request, tlsListen } from './helpers/h2.ts';
 import { fetchText } from './helpers/http.ts';
 import { startProxy, type RunningProxy } from './helpers/proxy.ts';
@@ -17,20 +17,13 @@ import { waitFor } from './helpers/wait.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
-let pki: TestPki;
-let cert: CertFiles;
-
-beforeAll(async () => {
-  pki = await createTestPki();
-  cert = await pki.leaf({ dns: ['localhost'], ips: ['127.0.0.1'] });
-});
-afterAll(() => pki.close());
+const local = localhostPki();
 
 /** Fairway (TLS, h2) with an admin server; `/hang…` goes to an upstream that never answers, the rest is 404. */
 async function setup(): Promise<{ p: RunningProxy; hang: RunningUpstream }> {
   const hang = await startUpstream({ name: 'hang', behavior: { kind: 'hang' } });
   const p = await startProxy({
-    listen: [tlsListen([cert])],
+    listen: [tlsListen([local.cert])],
     admin: { listen: '127.0.0.1:0' },
     pools: { hang: { upstreams: [hang.url], retry: { attempts: 1 } } },
     routes: [{ match: { pathPrefix: '/hang' }, pool: 'hang' }],
@@ -91,7 +84,7 @@ describe('rapid reset (CVE-2023-44487)', () => {
 
   it("nghttp2's reset bucket (streamResetBurst/Rate) closes a client that also completes streams, after about the burst", async () => {
     const { p, hang } = await setup();
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     const seen = watchSession(session);
     let cancelled = 0;
     // Two completed requests per cancelled one: Fairway's ratio rule never trips, the bucket does.
@@ -117,7 +110,7 @@ describe('rapid reset (CVE-2023-44487)', () => {
 
   it('a browser that loads a page, then navigates away cancelling every open stream, twice, keeps its connection', async () => {
     const { p, hang } = await setup();
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     const seen = watchSession(session);
     for (let page = 0; page < 2; page++) {
       const loaded = await Promise.all(Array.from({ length: 100 }, () => h2Request(session, { ':path': '/nope' })));
@@ -143,11 +136,11 @@ describe('header limits', () => {
   it('a header list above server.maxHeaderSize or with more fields than server.maxHeaderCount is refused (RST_STREAM); the session goes on', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({
-      listen: [tlsListen([cert])],
+      listen: [tlsListen([local.cert])],
       server: { maxHeaderSize: '4kb', maxHeaderCount: 20 },
       pools: { web: { upstreams: [a.url] } },
     });
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     expect(session.remoteSettings.maxHeaderListSize).toBe(4096);
     const big = await h2Request(session, { ':path': '/', 'x-big': 'x'.repeat(6000) }).then(
       (r) => r.status,

@@ -6,25 +6,18 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createTestPki, type CertFiles, type TestPki } from './helpers/certs.ts';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { localhostPki } from './helpers/certs.ts';
 import { h2Connect, h2Request, tlsListen } from './helpers/h2.ts';
 import { closedPortUrl } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
-let pki: TestPki;
-let cert: CertFiles;
-
-beforeAll(async () => {
-  pki = await createTestPki();
-  cert = await pki.leaf({ dns: ['localhost'], ips: ['127.0.0.1'] });
-});
-afterAll(() => pki.close());
+const local = localhostPki();
 
 /** Fairway with one TLS listener (h2 + http/1.1) in front of `pools`. */
 async function proxy(config: Record<string, unknown>): Promise<string> {
-  const p = await startProxy({ listen: [tlsListen([cert])], ...config });
+  const p = await startProxy({ listen: [tlsListen([local.cert])], ...config });
   return p.url;
 }
 
@@ -61,7 +54,7 @@ describe('an HTTP/2 request as the HTTP/1.1 upstream sees it', () => {
   it('Host from :authority, no pseudo-headers, cookies joined, X-Forwarded-Proto https', async () => {
     const a = await startUpstream({ name: 'a' });
     const url = await proxy({ pools: { web: { upstreams: [a.url] } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const r = await h2Request(session, { ':path': '/p?q=1', ':authority': 'app.test:8443', cookie: ['a=1', 'b=2'], 'x-custom': 'v' });
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('a\n');
@@ -79,7 +72,7 @@ describe('an HTTP/2 request as the HTTP/1.1 upstream sees it', () => {
   it('a host field that names another authority than :authority is malformed: 400', async () => {
     const a = await startUpstream({ name: 'a' });
     const url = await proxy({ pools: { web: { upstreams: [a.url] } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const same = await h2Request(session, { ':path': '/', ':authority': 'app.test', host: 'APP.test' });
     expect(same.status).toBe(200);
     const other = await h2Request(session, { ':path': '/', ':authority': 'app.test', host: 'evil.test' });
@@ -91,7 +84,7 @@ describe('an HTTP/2 request as the HTTP/1.1 upstream sees it', () => {
   it('request bodies with and without content-length, buffered and streamed, arrive whole and framed', async () => {
     const a = await startUpstream({ name: 'a' });
     const url = await proxy({ pools: { web: { upstreams: [a.url] } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const small = Buffer.alloc(10_000, 's');
     const large = Buffer.alloc(300_000, 'l'); // above the 64 KiB retry buffer: streamed
     const cases = [
@@ -123,7 +116,7 @@ describe('an HTTP/2 request as the HTTP/1.1 upstream sees it', () => {
       pools: { up: { upstreams: [up.url] }, down: { upstreams: [down.url] } },
       routes: [{ match: { pathPrefix: '/up' }, pool: 'up' }, { pool: 'down' }],
     });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const body = Buffer.alloc(size);
     for (let i = 0; i < size; i += 4096) body.writeUInt32BE(i, i);
     const [u, d] = await Promise.all([
@@ -146,7 +139,7 @@ describe('the response an HTTP/2 client gets', () => {
         'Upgrade: h2c\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
     );
     const url = await proxy({ pools: { web: { upstreams: [raw] } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const r = await h2Request(session, { ':path': '/' });
     expect(r.status).toBe(201);
     expect(r.body.toString()).toBe('ok');
@@ -157,7 +150,7 @@ describe('the response an HTTP/2 client gets', () => {
   it('drops the trailers of a chunked upstream response, keeps its body', async () => {
     const raw = await rawUpstream('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n5\r\nhello\r\n0\r\nx-checksum: abc\r\n\r\n');
     const url = await proxy({ pools: { web: { upstreams: [raw] } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const r = await h2Request(session, { ':path': '/' });
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('hello');
@@ -172,7 +165,7 @@ describe('the response an HTTP/2 client gets', () => {
       else res.writeHead(200, { 'content-length': '5' }).end(req.method === 'HEAD' ? undefined : 'hello');
     });
     const url = await proxy({ pools: { web: { upstreams: [origin] } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const head = await h2Request(session, { ':method': 'HEAD', ':path': '/' });
     expect([head.status, head.headers['content-length'], head.body.length]).toEqual([200, '5', 0]);
     const noContent = await h2Request(session, { ':path': '/204' });
@@ -198,7 +191,7 @@ describe('the response an HTTP/2 client gets', () => {
         { match: { pathPrefix: '/dead' }, pool: 'dead' },
       ],
     });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     const cases: [string, number, string][] = [
       ['/nowhere', 404, 'no-route'],
       ['/refused', 502, 'connect-refused'],
@@ -239,7 +232,7 @@ describe('many streams on one connection', () => {
       ),
     );
     const url = await proxy({ pools: { web: { upstreams: origins, balancer: 'round-robin' } } });
-    const session = await h2Connect(url, { ca: pki.ca.certPem });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
     expect(session.remoteSettings.maxConcurrentStreams).toBe(100);
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => h2Request(session, { ':path': `/${i}` })));
     expect(replies.every((r) => r.status === 200 && r.body.toString() === 'ok')).toBe(true);

@@ -4,8 +4,8 @@
 // upstream request included.
 
 import http2 from 'node:http2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPki, tlsConnect, type CertFiles, type TestPki } from './helpers/certs.ts';
+import { describe, expect, it } from 'vitest';
+import { localhostPki, tlsConnect } from './helpers/certs.ts';
 import { RawH2, h2Connect, h2Request, tlsListen } from './helpers/h2.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
@@ -13,14 +13,7 @@ import { waitFor } from './helpers/wait.ts';
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
-let pki: TestPki;
-let cert: CertFiles;
-
-beforeAll(async () => {
-  pki = await createTestPki();
-  cert = await pki.leaf({ dns: ['localhost'], ips: ['127.0.0.1'] });
-});
-afterAll(() => pki.close());
+const local = localhostPki();
 
 /** GOAWAY code and close of a client session, as they happen. */
 function watch(session: http2.ClientHttp2Session): { goaway: number | null; closed: boolean } {
@@ -33,8 +26,8 @@ function watch(session: http2.ClientHttp2Session): { goaway: number | null; clos
 describe('idle timeout', () => {
   it('a quiet session gets GOAWAY(NO_ERROR) after server.keepAliveTimeout; a slow stream in flight still finishes', async () => {
     const slow = await startUpstream({ name: 'slow', behavior: { kind: 'delay', ms: 900 } });
-    const p = await startProxy({ listen: [tlsListen([cert])], server: { keepAliveTimeout: '300ms' }, pools: { web: { upstreams: [slow.url] } } });
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const p = await startProxy({ listen: [tlsListen([local.cert])], server: { keepAliveTimeout: '300ms' }, pools: { web: { upstreams: [slow.url] } } });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     const seen = watch(session);
     const started = Date.now();
     const r = await h2Request(session, { ':path': '/' });
@@ -48,8 +41,8 @@ describe('idle timeout', () => {
 
   it('a session with steady traffic is kept', async () => {
     const a = await startUpstream({ name: 'a' });
-    const p = await startProxy({ listen: [tlsListen([cert])], server: { keepAliveTimeout: '400ms' }, pools: { web: { upstreams: [a.url] } } });
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const p = await startProxy({ listen: [tlsListen([local.cert])], server: { keepAliveTimeout: '400ms' }, pools: { web: { upstreams: [a.url] } } });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     const seen = watch(session);
     const until = Date.now() + 1200;
     let n = 0;
@@ -66,9 +59,9 @@ describe('idle timeout', () => {
 describe('drain', () => {
   it('GOAWAY at once; the open stream finishes 200; a stream opened after GOAWAY is not served; new connections are refused; close resolves', async () => {
     const slow = await startUpstream({ name: 'slow', behavior: { kind: 'delay', ms: 600 } });
-    const p = await startProxy({ listen: [tlsListen([cert])], pools: { web: { upstreams: [slow.url] } } });
+    const p = await startProxy({ listen: [tlsListen([local.cert])], pools: { web: { upstreams: [slow.url] } } });
     const port = Number(new URL(p.url).port);
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     const seen = watch(session);
     const raw = await RawH2.connect(port);
     const inFlight = h2Request(session, { ':path': '/' });
@@ -90,8 +83,8 @@ describe('drain', () => {
 
   it('at the drain deadline a stream still open is cancelled, and so is its upstream request', async () => {
     const hang = await startUpstream({ name: 'hang', behavior: { kind: 'hang' } });
-    const p = await startProxy({ listen: [tlsListen([cert])], pools: { web: { upstreams: [hang.url] } } });
-    const session = await h2Connect(p.url, { ca: pki.ca.certPem });
+    const p = await startProxy({ listen: [tlsListen([local.cert])], pools: { web: { upstreams: [hang.url] } } });
+    const session = await h2Connect(p.url, { ca: local.pki.ca.certPem });
     const seen = watch(session);
     const outcome = h2Request(session, { ':path': '/' }).then(
       (r) => `status ${r.status}`,
