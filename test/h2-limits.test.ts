@@ -132,6 +132,26 @@ describe('rapid reset (CVE-2023-44487)', () => {
   });
 });
 
+describe('concurrent streams', () => {
+  it('streams beyond 100 open at once are refused with RST_STREAM; the 100 reach the upstream and the session goes on', async () => {
+    const { p, hang } = await setup();
+    const raw = await RawH2.connect(Number(new URL(p.url).port));
+    const ids = Array.from({ length: 110 }, () => raw.get('/hang'));
+    await waitFor(() => hang.active === 100 && raw.resets.length === 10, { message: '100 streams at the upstream and 10 refused' });
+    expect(raw.resets.map(([id]) => id)).toEqual(ids.slice(100));
+    expect(new Set(raw.resets.map(([, code]) => code))).toEqual(new Set([http2.constants.NGHTTP2_REFUSED_STREAM]));
+    expect(raw.goaways).toEqual([]);
+    raw.cancel(ids[0]!);
+    await waitFor(() => hang.active === 99, { message: 'a cancelled stream to free its upstream request' });
+    raw.get('/hang');
+    await waitFor(() => hang.active === 100, { message: 'a new stream in the freed slot' });
+    expect(raw.closed).toBe(false);
+    // The client goes away with 100 streams open: every upstream request is cancelled.
+    raw.socket.destroy();
+    await waitFor(() => hang.active === 0, { message: 'the upstream requests of a lost connection to be cancelled' });
+  });
+});
+
 describe('header limits', () => {
   it('a header list above server.maxHeaderSize or with more fields than server.maxHeaderCount is refused (RST_STREAM); the session goes on', async () => {
     const a = await startUpstream({ name: 'a' });

@@ -158,6 +158,19 @@ describe('the response an HTTP/2 client gets', () => {
     expect(r.headers['trailer']).toBeUndefined();
   });
 
+  it('an upstream that fails mid-body resets the stream (never a short body that looks complete)', async () => {
+    const a = await startUpstream({ name: 'a', behavior: { kind: 'reset-mid-body' } });
+    const url = await proxy({ pools: { web: { upstreams: [a.url] } } });
+    const session = await h2Connect(url, { ca: local.pki.ca.certPem });
+    const err = await h2Request(session, { ':path': '/' }).then(
+      () => null,
+      (e: NodeJS.ErrnoException) => `${e.code} ${e.message}`,
+    );
+    expect(err).toBe('ERR_HTTP2_STREAM_ERROR Stream closed with error code NGHTTP2_INTERNAL_ERROR');
+    expect((await h2Request(session, { ':path': '/' }).catch(() => null)) === null).toBe(true); // the same upstream fails again
+    expect(session.closed).toBe(false);
+  });
+
   it('HEAD, 204 and 304 end the stream without a body', async () => {
     const origin = await customUpstream((req, res) => {
       if (req.url === '/204') res.writeHead(204).end();

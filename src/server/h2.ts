@@ -10,7 +10,6 @@ import { ErrorCode, STATUS_OF } from '../core/errors.ts';
 import { errorBody } from '../proxy/respond.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
 
-const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** HEADERS frame flag: no body follows. */
 const END_STREAM = 0x1;
 
@@ -181,9 +180,12 @@ export class H2Stream implements Downstream {
     this.stream.end(body);
   }
 
-  abort(): void {
+  abort(err: Error): void {
     this.finished = true;
-    if (!this.stream.destroyed) this.stream.close(NGHTTP2_INTERNAL_ERROR);
+    // destroy(err) sends RST_STREAM(INTERNAL_ERROR) and drops what is still buffered. Not
+    // close(code): it ends the writable side first, and a DATA frame with END_STREAM could then
+    // leave before the RST_STREAM, a truncated body that looks complete (seen in testing).
+    if (!this.stream.destroyed) this.stream.destroy(err);
   }
 
   tunnel(): void {

@@ -105,6 +105,8 @@ export class RawH2 {
   readonly socket: tls.TLSSocket;
   /** Error codes of the GOAWAY frames received, in order. */
   readonly goaways: number[] = [];
+  /** [stream id, error code] of the RST_STREAM frames received, in order. */
+  readonly resets: [number, number][] = [];
   closed = false;
   private nextStream = 1;
   private buf: Buffer = Buffer.alloc(0);
@@ -163,6 +165,7 @@ export class RawH2 {
       const len = this.buf.readUIntBE(0, 3);
       if (this.buf.length < 9 + len) return;
       if (this.buf[3] === FrameType.GoAway) this.goaways.push(this.buf.readUInt32BE(13));
+      if (this.buf[3] === FrameType.RstStream) this.resets.push([this.buf.readUInt32BE(5) & 0x7fffffff, this.buf.readUInt32BE(9)]);
       this.buf = this.buf.subarray(9 + len);
     }
   }
