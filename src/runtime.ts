@@ -14,13 +14,14 @@ import { Registry } from './pool/registry.ts';
 import { createHandler, type Generation as RequestGeneration, type HandlerContext } from './server/handler.ts';
 import { Listener, listenerFamilies, listenerTlsStatus } from './server/listener.ts';
 import { Router } from './server/router.ts';
+import type { TlsListenerStatus } from './tls/metrics.ts';
 import { poolTlsMaterial, upstreamTlsWarning } from './tls/upstream.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
 import { NoConfigFileError, type AdminSource } from './admin/source.ts';
 import { renderMetrics, type EventLoopStats } from './admin/metrics.ts';
-import { buildStatus, type Status, type TlsListenerStatus } from './admin/status.ts';
+import { buildStatus, type Status } from './admin/status.ts';
 import { packageVersion } from './version.ts';
 
 /** One config generation: everything a request needs, swapped whole on reload. */

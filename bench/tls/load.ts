@@ -28,7 +28,7 @@ export function parseH2load(out: string): H2loadFigures {
   const fin = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
   const req = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
   const codes = /status codes: (\d+) 2xx/.exec(out);
-  if (fin === null || req === null || codes === null) throw new Error(`unexpected h2load output:\n${out.slice(-800)}`);
+  if (fin === null || req === null || codes === null) throw new Error(`no summary in h2load's output (last line: ${out.trim().split('\n').pop() ?? ''})`);
   const t = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\b/.exec(out);
   return {
     rps: Number(fin[1]),
@@ -95,7 +95,7 @@ export function runH2load(spec: H2loadSpec): Promise<H2loadRun> {
         figures = parseH2load(out);
         if (before === null) error = 'h2load never reported the end of its warm-up';
       } catch (err) {
-        error = `h2load exited ${code}: ${(err as Error).message}`;
+        error = `h2load ${code === null ? 'killed at its time limit' : `exited ${code}`}: ${(err as Error).message}`;
       }
       resolve({ figures, error, cpuS });
     });

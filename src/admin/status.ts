@@ -6,7 +6,7 @@ import type { LatencyPercentiles } from '../observability/histogram.ts';
 import type { Event } from '../observability/events.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
-import type { CertificateStatus } from '../tls/store.ts';
+import type { TlsListenerStatus } from '../tls/metrics.ts';
 import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
 import { packageVersion } from '../version.ts';
@@ -32,18 +32,6 @@ export interface StatusSource {
   tls?(): TlsListenerStatus[];
 }
 
-/** One TLS listener in /status: what it serves and how its certificates fare. */
-export interface TlsListenerStatus {
-  /** The listener's URL (`https://host:port`). */
-  readonly listener: string;
-  /** Whether h2 is offered by ALPN next to http/1.1. */
-  readonly http2: boolean;
-  readonly minVersion: string;
-  /** Open HTTP/2 sessions; null without http2. */
-  readonly http2Sessions: number | null;
-  /** In config order; the first is the default (no SNI, or no name matches). */
-  readonly certificates: readonly CertificateStatus[];
-}
 
 export interface UpstreamStatus {
   readonly origin: string;

@@ -12,9 +12,7 @@ import type { ListenAddress, ServerLimits } from '../config/types.ts';
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { rawErrorResponse } from '../proxy/respond.ts';
-import type { ExtraFamily } from '../admin/metrics.ts';
-import type { TlsListenerStatus } from '../admin/status.ts';
-import { tlsMetricFamilies, type TlsMetricsSource } from '../tls/metrics.ts';
+import { tlsMetricFamilies, type TlsListenerStatus, type TlsMetricFamily, type TlsMetricsSource } from '../tls/metrics.ts';
 import { CertificateStore } from '../tls/store.ts';
 import { bind, boundPort, boundUrl, clientErrorHandler } from '../util/http-server.ts';
 import type { Downstream } from './downstream.ts';
@@ -178,7 +176,7 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
 }
 
 /** /metrics families of the TLS listeners among `listeners`: certificates and HTTP/2 sessions. */
-export function listenerFamilies(listeners: readonly Listener[]): ExtraFamily[] {
+export function listenerFamilies(listeners: readonly Listener[]): TlsMetricFamily[] {
   const stores: TlsMetricsSource[] = [];
   const h2s: H2MetricsSource[] = [];
   for (const l of listeners) {
