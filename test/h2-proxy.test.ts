@@ -8,10 +8,11 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { localhostPki } from './helpers/certs.ts';
-import { h2Connect, h2Request, tlsListen } from './helpers/h2.ts';
+import { FrameType, RawH2, h2Connect, h2Request, tlsListen } from './helpers/h2.ts';
 import { closedPortUrl } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const local = localhostPki();
 
@@ -106,6 +107,27 @@ describe('an HTTP/2 request as the HTTP/1.1 upstream sees it', () => {
       // Streamed with no length stated: chunked to the HTTP/1.1 upstream.
       { bytes: large.length, sha: sha(large), cl: undefined, te: 'chunked' },
     ]);
+  });
+
+  it('a client that resets its stream mid-upload: the upstream request is cancelled, nothing hangs', async () => {
+    const a = await startUpstream({ name: 'a' });
+    const url = await proxy({ pools: { web: { upstreams: [a.url] } } });
+    // A raw client: Node's own ends the stream (END_STREAM) before its RST_STREAM, which is a
+    // complete body as far as the protocol goes.
+    const raw = await RawH2.connect(Number(new URL(url).port));
+    await waitFor(() => raw.received.has(FrameType.WindowUpdate), { message: "the server's larger windows" });
+    const id = raw.post('/upload');
+    raw.data(id, Buffer.alloc(200_000, 'x'), false); // past the retry buffer: streamed to the upstream
+    await waitFor(() => a.active === 1, { message: 'the upload to reach the upstream' });
+    raw.cancel(id);
+    await waitFor(() => a.active === 0, { message: 'the upstream request to be cancelled' });
+    // A small body is read whole first (for a retry): reset halfway, nothing may be sent at all.
+    const small = raw.post('/upload');
+    raw.data(small, Buffer.alloc(30_000, 'y'), false);
+    raw.cancel(small);
+    const probe = await h2Connect(url, { ca: local.pki.ca.certPem });
+    expect((await h2Request(probe, { ':path': '/after' })).status).toBe(200);
+    expect(a.requests.map((r) => r.url)).toEqual(['/after']); // no truncated upload ever looked complete
   });
 
   it('10 MB up and 10 MB down over HTTP/2, intact', async () => {

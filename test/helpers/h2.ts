@@ -94,7 +94,7 @@ export function h2Frame(type: number, flags: number, stream: number, payload: Bu
   return Buffer.concat([h, payload]);
 }
 
-export const FrameType = { Headers: 1, RstStream: 3, Settings: 4, Ping: 6, GoAway: 7 } as const;
+export const FrameType = { Data: 0, Headers: 1, RstStream: 3, Settings: 4, Ping: 6, GoAway: 7, WindowUpdate: 8 } as const;
 
 /**
  * A raw HTTP/2 client over TLS that writes frames itself, as attack tools do (Node's own client
@@ -107,6 +107,8 @@ export class RawH2 {
   readonly goaways: number[] = [];
   /** [stream id, error code] of the RST_STREAM frames received, in order. */
   readonly resets: [number, number][] = [];
+  /** Types of every frame received so far. */
+  readonly received = new Set<number>();
   closed = false;
   private nextStream = 1;
   private buf: Buffer = Buffer.alloc(0);
@@ -140,12 +142,31 @@ export class RawH2 {
   get(path: string, cancel = false): number {
     const id = this.nextStream;
     this.nextStream += 2;
-    const authority = Buffer.from('localhost');
-    const p = Buffer.from(path);
-    const block = Buffer.concat([Buffer.from([0x82, 0x87, 0x01, authority.length]), authority, Buffer.from([0x04, p.length]), p]);
-    const headers = h2Frame(FrameType.Headers, 0x5 /* END_STREAM | END_HEADERS */, id, block);
+    const headers = h2Frame(FrameType.Headers, 0x5 /* END_STREAM | END_HEADERS */, id, this.headerBlock(0x82 /* :method GET */, path));
     this.socket.write(cancel ? Buffer.concat([headers, this.rstFrame(id)]) : headers);
     return id;
+  }
+
+  /** POST `path` on a new stream whose body follows in data() frames. Returns the stream id. */
+  post(path: string): number {
+    const id = this.nextStream;
+    this.nextStream += 2;
+    this.socket.write(h2Frame(FrameType.Headers, 0x4 /* END_HEADERS */, id, this.headerBlock(0x83 /* :method POST */, path)));
+    return id;
+  }
+
+  /** Body bytes on stream `id` in DATA frames of at most 16 KiB; `end` sets END_STREAM on the last. */
+  data(id: number, body: Buffer, end: boolean): void {
+    for (let at = 0; at < body.length; at += 16_384) {
+      const last = at + 16_384 >= body.length;
+      this.socket.write(h2Frame(FrameType.Data, last && end ? 0x1 : 0, id, body.subarray(at, at + 16_384)));
+    }
+  }
+
+  private headerBlock(method: number, path: string): Buffer {
+    const authority = Buffer.from('localhost');
+    const p = Buffer.from(path);
+    return Buffer.concat([Buffer.from([method, 0x87, 0x01, authority.length]), authority, Buffer.from([0x04, p.length]), p]);
   }
 
   /** RST_STREAM(CANCEL) for `id`. */
@@ -164,6 +185,7 @@ export class RawH2 {
     while (this.buf.length >= 9) {
       const len = this.buf.readUIntBE(0, 3);
       if (this.buf.length < 9 + len) return;
+      this.received.add(this.buf[3]!);
       if (this.buf[3] === FrameType.GoAway) this.goaways.push(this.buf.readUInt32BE(13));
       if (this.buf[3] === FrameType.RstStream) this.resets.push([this.buf.readUInt32BE(5) & 0x7fffffff, this.buf.readUInt32BE(9)]);
       this.buf = this.buf.subarray(9 + len);
