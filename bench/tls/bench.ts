@@ -25,6 +25,8 @@ export const TLS_WORKLOADS: readonly TlsWorkload[] = [
 
 export interface TlsBenchSettings {
   readonly repeats: number;
+  /** h2load warm-up before a target's first run of a workload (Node's JIT needs it), then before later repeats. */
+  readonly warmupFirstS: number;
   readonly warmupS: number;
   readonly measureS: number;
   /** Seconds of new connections per target and handshake kind. */
@@ -77,7 +79,8 @@ export function countTlsRuns(s: TlsBenchSettings): number {
 /** Rough wall time, seconds. */
 export function estimateTlsS(s: TlsBenchSettings): number {
   const targets = s.targets ?? TLS_TARGETS;
-  return 5 + s.repeats * (targets.length * 2 - 1) * (s.warmupS + s.measureS + 0.5) + (targets.length - 1) * 2 * (s.handshakeS + 0.5);
+  const runs = targets.length * 2 - 1;
+  return 5 + runs * (s.warmupFirstS - s.warmupS) + s.repeats * runs * (s.warmupS + s.measureS + 0.5) + (targets.length - 1) * 2 * (s.handshakeS + 0.5);
 }
 
 /** Runs the part; never throws for a peer that cannot start (it is skipped with the reason). */
@@ -111,8 +114,10 @@ export async function runTlsBench(s: TlsBenchSettings, tmpDir: string, progress:
       for (const w of TLS_WORKLOADS) {
         for (const t of targets) {
           if (!servesProtocol(t.name as TlsTargetName, w.protocol)) continue;
-          const run = await runH2load({ url: t.url, h1: w.protocol === 'h1', clients: w.clients, streams: w.streams, warmupS: s.warmupS, durationS: s.measureS, pids: [t.pids[0]!, ...upPids] });
-          const f = run.figures;
+          const warmupS = repeat === 1 ? s.warmupFirstS : s.warmupS;
+          const run = await runH2load({ url: t.url, h1: w.protocol === 'h1', clients: w.clients, streams: w.streams, warmupS, durationS: s.measureS, pids: [t.pids[0]!, ...upPids] });
+          // A run without a single 2xx (a target that stalled) is a failed run, not 0 req/s.
+          const f = run.figures !== null && run.figures.status2xx > 0 ? run.figures : null;
           const ok = f?.status2xx ?? 0;
           const own = run.cpuS[0] ?? null;
           const upCpu = run.cpuS.slice(1).every((c) => c !== null) ? run.cpuS.slice(1).reduce<number>((a, c) => a + (c ?? 0), 0) : null;
@@ -126,7 +131,7 @@ export async function runTlsBench(s: TlsBenchSettings, tmpDir: string, progress:
             cpuUsPerReq: own !== null && ok > 0 ? (own * 1e6) / ok : null,
             cpuPct: own !== null ? (own / s.measureS) * 100 : null,
             upstreamCpuUsPerReq: upCpu !== null && ok > 0 ? (upCpu * 1e6) / ok : null,
-            error: run.error,
+            error: run.error ?? (f === null ? 'no 2xx response in the measured part' : null),
           };
           result.samples.push(sample);
           progress(`${step()} tls ${w.name} r${repeat}/${s.repeats} ${t.name.padEnd(16)} ${describe(sample)}`);
@@ -178,5 +183,7 @@ export function ratioToHaproxy(samples: readonly TlsSample[], target: string, wo
 
 /** Durations per bench mode: the default run measures properly, --quick just shows the shape. */
 export function tlsSettings(mode: 'quick' | 'default', repeats = 3): TlsBenchSettings {
-  return mode === 'quick' ? { repeats: 1, warmupS: 1, measureS: 2, handshakeS: 2 } : { repeats, warmupS: 1, measureS: 4, handshakeS: 3 };
+  return mode === 'quick'
+    ? { repeats: 1, warmupFirstS: 2, warmupS: 1, measureS: 2, handshakeS: 2 }
+    : { repeats, warmupFirstS: 3, warmupS: 1, measureS: 4, handshakeS: 3 };
 }

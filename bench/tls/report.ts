@@ -66,7 +66,7 @@ export function renderTlsMarkdown(r: TlsBenchResult): string {
   }
   const s = r.settings;
   out.push(
-    `ECDSA P-256 certificate, TLS 1.3 (every target's default with this client), h2 and http/1.1 offered by ALPN. Load: nghttp2's h2load (C, one thread), ${s.warmupS} s warm-up (connections and handshakes happen there), ${s.measureS} s measured, ${s.repeats} interleaved repeat(s); medians over repeats, CPU ratios are medians of per-repeat ratios to HAProxy. CPU µs/req = the target process's utime+stime over the measured part ÷ 2xx responses. HAProxy: nbthread 1; nginx: one worker, master_process off; \`undici-dispatch --tls\` (node:https + undici dispatch) and \`undici-h2\` (http2 raw streams + undici dispatch) are the bare Node floors, not products. Upstreams: three node:http processes answering 13 bytes.`,
+    `ECDSA P-256 certificate, TLS 1.3 (every target's default with this client), h2 and http/1.1 offered by ALPN. Load: nghttp2's h2load (C, one thread), ${s.warmupFirstS} s warm-up before a target's first run of a workload and ${s.warmupS} s before later ones (connections and handshakes happen there), ${s.measureS} s measured, ${s.repeats} interleaved repeat(s); medians over repeats, CPU ratios are medians of per-repeat ratios to HAProxy. CPU µs/req = the target process's utime+stime over the measured part ÷ 2xx responses. HAProxy: nbthread 1; nginx: one worker, master_process off; \`undici-dispatch --tls\` (node:https + undici dispatch) and \`undici-h2\` (http2 raw streams + undici dispatch) are the bare Node floors, not products. Upstreams: three node:http processes answering 13 bytes.`,
     '',
   );
   for (const sk of r.skipped) out.push(`- skipped ${sk.target}: ${sk.reason}`);
