@@ -25,6 +25,8 @@ class Handler implements Dispatcher.DispatchHandler {
   }
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    // The client reset the stream while the request waited for a connection.
+    if (this.stream.destroyed) controller.abort(new Error('client closed'));
   }
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: Headers): void {
     const out: http2.OutgoingHttpHeaders = { ':status': status };
@@ -32,6 +34,11 @@ class Handler implements Dispatcher.DispatchHandler {
     if (!this.stream.destroyed) this.stream.respond(out);
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // A paused response whose 'drain' never comes would hold its upstream connection forever.
+    if (this.stream.destroyed) {
+      controller.abort(new Error('client closed'));
+      return;
+    }
     if (!this.stream.write(chunk)) {
       controller.pause();
       this.stream.once('drain', () => controller.resume());
