@@ -22,6 +22,8 @@ import { killAllNow, stopAll } from './lib/procs.ts';
 import { select, type Selection } from './lib/select.ts';
 import { clock } from './lib/stats.ts';
 import { describeVersions } from './lib/versions.ts';
+import { countTlsRuns, estimateTlsS, runTlsBench, tlsSettings, type TlsBenchResult } from './tls/bench.ts';
+import { renderTlsMarkdown } from './tls/report.ts';
 
 const RESULTS_DIR = path.join(REPO_DIR, 'bench', 'results');
 /** Temp directories (generated configs, the --baseline tree) removed on exit even after SIGINT. */
@@ -43,6 +45,7 @@ function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): numbe
     s += scenarioBalancers * (1 + p.scenario.warmS + measure + 0.4);
   }
   if (p.alwaysProfile && sel.targets.length > 0) s += p.profileS + 4;
+  if (sel.tls) s += estimateTlsS(tlsSettings(p.mode === 'default' ? 'default' : 'quick', p.repeats));
   return s;
 }
 
@@ -57,6 +60,8 @@ async function main(opts: BenchOptions): Promise<number> {
   let throughput: ThroughputResult | null = null;
   let scenarios: ScenarioRow[] = [];
   let cpuProfile: BenchResults['cpuProfile'] = null;
+  let tls: TlsBenchResult | null = null;
+  const tlsConfig = tlsSettings(p.mode === 'default' ? 'default' : 'quick', p.repeats);
   const notes: string[] = [`compared: ${describeVersions(REPO_DIR)}`];
   const plan = floorPlan(p, sel, { strace: opts.strace, cpuProfile: opts.cpuProfile, full: opts.only.length === 0, hasBaseline: opts.baseline !== null });
   const floor = floorCost(p, plan, sel.targets);
@@ -69,7 +74,8 @@ async function main(opts: BenchOptions): Promise<number> {
     floor.steps +
     (sel.micro ? p.micro.length : 0) +
     (sel.targets.length > 0 ? countRuns(p, sel.targets) : 0) +
-    (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios) / BALANCERS.length * scenarioBalancers.length : 0);
+    (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios) / BALANCERS.length * scenarioBalancers.length : 0) +
+    (sel.tls ? countTlsRuns(tlsConfig) : 0);
   let done = 0;
   const width = String(total).length;
   const elapsed = (): number => (performance.now() - started) / 1000;
@@ -113,6 +119,7 @@ async function main(opts: BenchOptions): Promise<number> {
       });
     }
     if (sel.scenarios.length > 0) scenarios = await runScenarios(p, sel.scenarios, scenarioBalancers, progress, step);
+    if (sel.tls) tls = await runTlsBench(tlsConfig, tmpDir, progress, step);
 
     // Where each Node process's CPU goes (Fairway's own profile also feeds the src/ tables).
     if (plan.profileTargets.length > 0) {
@@ -154,9 +161,9 @@ async function main(opts: BenchOptions): Promise<number> {
   const rows = throughput === null ? [] : aggregate(throughput);
   const hasChart = rows.length > 0 || scenarios.some((s) => s.scenario === 'slow-upstream');
   const svgName = hasChart ? `${name}.svg` : null;
-  const md = renderMarkdown(results, svgName);
+  const md = renderMarkdown(results, svgName) + (tls === null ? '' : `\n${renderTlsMarkdown(tls)}`);
   writeFileSync(path.join(RESULTS_DIR, `${name}.md`), md);
-  writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(tls === null ? results : { ...results, tls }, null, 2)}\n`);
   if (svgName !== null) writeFileSync(path.join(RESULTS_DIR, svgName), renderSvg(rows, scenarios, `Fairway bench ${machine.date.slice(0, 16)}Z, ${machine.nproc} CPU, node ${machine.node}, ${machine.commit}, mode ${p.mode}`));
   process.stdout.write(md);
   progress(`wrote bench/results/${name}.{md,json${svgName === null ? '' : ',svg'}} in ${Math.round(elapsed())} s`);

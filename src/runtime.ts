@@ -16,9 +16,11 @@ import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
 import { createHandler, type Generation as RequestGeneration, type HandlerContext } from './server/handler.ts';
-import { Listener } from './server/listener.ts';
+import { Listener, listenerFamilies, listenerTlsStatus } from './server/listener.ts';
 import { compileRoute } from './server/route.ts';
 import { Router } from './server/router.ts';
+import type { TlsListenerStatus } from './tls/metrics.ts';
+import { poolTlsMaterial, upstreamTlsWarning } from './tls/upstream.ts';
 import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
@@ -215,12 +217,24 @@ export class Runtime {
     const openConnections = await Promise.all(this.listeners.map(async (l) => ({ listener: l.url(), count: await l.connections() })));
     let tunnels = 0;
     for (const l of this.listeners) tunnels += l.tunnels.size;
-    return renderMetrics(this, { openConnections, tunnels, eventLoop, version: packageVersion(), dns: this.discovery.stats() });
+    return renderMetrics(this, {
+      openConnections,
+      tunnels,
+      eventLoop,
+      version: packageVersion(),
+      dns: this.discovery.stats(),
+      families: listenerFamilies(this.listeners),
+    });
   }
 
   /** The /status document for this process, with each DNS name and its addresses. */
   status(): Status & { readonly dns: DnsStatus } {
     return { ...buildStatus(this), dns: { servers: this.current.config.dns.servers, names: this.discovery.stats().map(dnsNameStatus) } };
+  }
+
+  /** The TLS listeners for /status (certificates, HTTP/2). */
+  tls(): TlsListenerStatus[] {
+    return listenerTlsStatus(this.listeners);
   }
 
   /** What the admin server reads and asks for: a narrow view of this runtime. */
@@ -348,6 +362,13 @@ export class Runtime {
     const nextEntries = this.registry.newGeneration();
     const pools = new Map<string, Pool>();
     const checkers: HealthChecker[] = [];
+    // Upstream TLS files first: one that went bad since validation fails this build before any
+    // upstream is touched (the running generation stays).
+    for (const pc of config.pools.values()) {
+      poolTlsMaterial(pc.tls);
+      const tlsWarning = upstreamTlsWarning(pc.name, pc.tls);
+      if (tlsWarning !== null) this.log.warn({ pool: pc.name }, tlsWarning);
+    }
     for (const pc of config.pools.values()) {
       const expanded = expandPool(pc, (e) => watches.get(e)?.addresses() ?? []);
       const upstreams = this.registry.upstreamsFor(expanded, nextEntries);

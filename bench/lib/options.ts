@@ -127,7 +127,7 @@ export const USAGE = `npm run bench [-- FLAGS]
   --quick           ≈1 minute: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
   --smoke           ≈15 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
-  --only LIST       comma-separated (or repeated): micro | e2e | peers | scenarios | conn-scale,
+  --only LIST       comma-separated (or repeated): micro | tls | e2e | peers | scenarios | conn-scale,
                     a target (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, relay,
                     http-proxy-3, fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
   --repeats N       interleaved repeats of the throughput matrix

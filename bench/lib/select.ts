@@ -6,6 +6,8 @@ import { SCENARIOS, type Mode, type ScenarioName } from './options.ts';
 
 export interface Selection {
   micro: boolean;
+  /** The TLS/HTTP/2 part (bench/tls): in the default run, or with --only tls. */
+  tls: boolean;
   /** Throughput targets in run order; empty = no throughput matrix. Always starts with "direct". */
   targets: string[];
   scenarios: ScenarioName[];
@@ -70,10 +72,11 @@ function withBaseline(mode: Mode, only: readonly string[], opts: SelectOptions):
 
 function selectNamed(mode: Mode, only: readonly string[]): Selection {
   if (only.length === 0) {
-    if (mode === 'smoke') return { micro: true, targets: ['direct', 'fairway-round-robin'], scenarios: ['killed-upstream'], connScale: false, peers: false };
-    return { micro: true, targets: [...TARGET_NAMES], scenarios: [...SCENARIOS], connScale: false, peers: true };
+    if (mode === 'smoke') return { micro: true, tls: false, targets: ['direct', 'fairway-round-robin'], scenarios: ['killed-upstream'], connScale: false, peers: false };
+    return { micro: true, tls: mode === 'default', targets: [...TARGET_NAMES], scenarios: [...SCENARIOS], connScale: false, peers: true };
   }
   let micro = false;
+  let tls = false;
   let connScale = false;
   let peers = false;
   const targets = new Set<string>();
@@ -82,6 +85,7 @@ function selectNamed(mode: Mode, only: readonly string[]): Selection {
     if (name === BASELINE_TARGET) continue; // added by select() when --baseline is given
     if (name === 'micro') micro = true;
     else if (name === 'conn-scale') connScale = true;
+    else if (name === 'tls') tls = true;
     else if (name === 'e2e' || name === 'fairway') for (const t of FAIRWAY) targets.add(t);
     else if (name === 'peers') {
       peers = true;
@@ -92,11 +96,11 @@ function selectNamed(mode: Mode, only: readonly string[]): Selection {
     else if (TARGET_NAMES.includes(name)) targets.add(name);
     else {
       throw new Error(
-        `--only: unknown name '${name}'. Valid: micro, e2e, peers, scenarios, conn-scale, fairway, ${TARGET_NAMES.join(', ')}, ${SCENARIOS.join(', ')}`,
+        `--only: unknown name '${name}'. Valid: micro, tls, e2e, peers, scenarios, conn-scale, fairway, ${TARGET_NAMES.join(', ')}, ${SCENARIOS.join(', ')}`,
       );
     }
   }
   // Keep the canonical order (interleaving A B A B in a stable order); direct is every table's baseline.
   const ordered = targets.size === 0 ? [] : TARGET_NAMES.filter((t) => t === 'direct' || targets.has(t));
-  return { micro, targets: ordered, scenarios: SCENARIOS.filter((s) => scenarios.has(s)), connScale, peers };
+  return { micro, tls, targets: ordered, scenarios: SCENARIOS.filter((s) => scenarios.has(s)), connScale, peers };
 }

@@ -171,6 +171,25 @@ describe('renderMetrics', () => {
   });
 });
 
+describe('renderMetrics: families built elsewhere (TLS certificates, HTTP/2)', () => {
+  it('writes them as given, label values escaped, empty families with HELP and TYPE only', () => {
+    const { src } = source();
+    const text = renderMetrics(src, {
+      process: false,
+      families: [
+        { name: 'fairway_tls_certificate_expiry_timestamp_seconds', type: 'gauge', help: 'notAfter.', samples: [{ labels: [['listener', 'https://127.0.0.1:8443'], ['cert', '/etc/tls/"a".crt']], value: 1_800_000_000 }] },
+        { name: 'fairway_http2_sessions', type: 'gauge', help: 'Open sessions.', samples: [] },
+      ],
+    });
+    const m = parsePromText(text);
+    const expiry = m.families.get('fairway_tls_certificate_expiry_timestamp_seconds')!;
+    expect(expiry.type).toBe('gauge');
+    expect(expiry.samples).toEqual([{ name: 'fairway_tls_certificate_expiry_timestamp_seconds', labels: { listener: 'https://127.0.0.1:8443', cert: '/etc/tls/"a".crt' }, value: 1_800_000_000 }]);
+    expect(text).toContain('cert="/etc/tls/\\"a\\".crt"');
+    expect(m.families.get('fairway_http2_sessions')!.samples).toEqual([]);
+  });
+});
+
 describe('parsePromText (the test parser itself)', () => {
   it.each([
     ['a sample without TYPE', '# HELP x h\nx 1\n'],

@@ -41,6 +41,19 @@ export interface MetricsExtras {
   readonly process?: boolean;
   /** DNS names resolved for upstreams (`fairway_dns_*`); absent or empty = none written. */
   readonly dns?: readonly DnsNameStats[];
+  /**
+   * Families built elsewhere from their own state (TLS certificates, HTTP/2 sessions per
+   * listener: tls/metrics.ts, server/h2-server.ts), written as given after the listener gauges.
+   */
+  readonly families?: readonly ExtraFamily[];
+}
+
+/** A metric family with its samples' label pairs in order (values are escaped when written). */
+export interface ExtraFamily {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  readonly samples: readonly { readonly labels: readonly (readonly [string, string])[]; readonly value: number }[];
 }
 
 /** Event-loop delay summary in seconds. */
@@ -193,6 +206,10 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   if (extras.tunnels !== undefined) {
     w.family('fairway_websocket_tunnels', 'gauge', 'WebSocket tunnels currently open.');
     w.sample('fairway_websocket_tunnels', '', extras.tunnels);
+  }
+  for (const f of extras.families ?? []) {
+    w.family(f.name, f.type, f.help);
+    for (const s of f.samples) w.sample(f.name, s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(','), s.value);
   }
 
   // ── per pool ─────────────────────────────────────────────────────────────────────────────

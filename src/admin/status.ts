@@ -6,6 +6,7 @@ import type { LatencyPercentiles } from '../observability/histogram.ts';
 import type { Event } from '../observability/events.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
+import type { TlsListenerStatus } from '../tls/metrics.ts';
 import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
 import { packageVersion } from '../version.ts';
@@ -28,7 +29,10 @@ export interface StatusSource {
   };
   /** Recent health and reload events, oldest first. */
   readonly events?: { list(): Event[] };
+  /** The TLS listeners and their certificates. */
+  tls?(): TlsListenerStatus[];
 }
+
 
 export interface UpstreamStatus {
   readonly origin: string;
@@ -99,6 +103,8 @@ export interface Status {
   readonly pools: readonly PoolStatus[];
   /** The most recent health and config events (at most 100), oldest first. */
   readonly events: readonly Event[];
+  /** TLS listeners: certificates (names, notAfter, fingerprint, reloads, last error) and HTTP/2. */
+  readonly tls: readonly TlsListenerStatus[];
 }
 
 /**
@@ -181,5 +187,6 @@ export function buildStatus(src: StatusSource): Status {
     config: { source: src.current.config.source },
     pools,
     events: src.events?.list() ?? [],
+    tls: src.tls?.() ?? [],
   };
 }

@@ -6,6 +6,7 @@
 
 import { Pool as UndiciPool } from 'undici';
 import type { HealthCheckConfig, StatusSet } from '../config/types.ts';
+import { connectTlsFor, type UpstreamConnectTls } from '../tls/upstream.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { HealthCheckResult, Upstream } from '../pool/upstream.ts';
@@ -27,6 +28,8 @@ interface Slot {
   readonly u: Upstream;
   /** `host:port` of the upstream, sent as the Host header (the DNS name for a discovered address). */
   readonly host: string;
+  /** TLS connect options for an https:// upstream (the pool's `tls`, as traffic uses); null for http://. */
+  readonly tls: UpstreamConnectTls | null;
   /** Created on the first probe, destroyed by stop(). */
   dispatcher: UndiciPool | null;
   timer: NodeJS.Timeout | null;
@@ -48,16 +51,18 @@ export function isExpectedStatus(set: StatusSet, status: number): boolean {
 /**
  * A probe connection pool for one upstream, apart from the traffic pool so probes never queue
  * behind user requests (and a saturated traffic pool never fails a heartbeat). HTTP/1.1 only,
- * at most two connections, every timeout bounded by the check timeout.
+ * at most two connections, every timeout bounded by the check timeout. `tls`: the same connect
+ * options the traffic pool uses (CA, servername, client certificate, verify), so a probe passes
+ * only where traffic would.
  */
-export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig, servername: string | null = null): UndiciPool {
+export function createProbeDispatcher(origin: string, cfg: HealthCheckConfig, tls: UpstreamConnectTls | null = null): UndiciPool {
   const t = cfg.timeoutMs;
   return new UndiciPool(origin, {
     connections: 2,
     pipelining: 1,
     headersTimeout: t,
     bodyTimeout: t,
-    connect: servername === null ? { timeout: t } : { timeout: t, servername },
+    connect: tls === null ? { timeout: t } : { timeout: t, ...tls },
     connectTimeout: t,
     allowH2: false,
   });
@@ -89,7 +94,13 @@ export class HealthChecker {
     this.health = health;
     this.log = log;
     this.clock = clock;
-    this.slots = pool.upstreams.map(newSlot);
+    // The configured host name of each origin (a resolved upstream is dialled by address but
+    // verified by name), as the registry gives it to the traffic pool.
+    const hostnames = new Map(pool.config.upstreams.map((uc) => [uc.origin, uc.hostname]));
+    this.slots = pool.upstreams.map((u) => {
+      const tls = connectTlsFor(u.origin, u.dnsName ?? hostnames.get(u.origin) ?? new URL(u.origin).hostname, pool.config.tls);
+      return newSlot(u, tls);
+    });
     this.running = false;
     this.stopped = false;
     this.epoch = 0;
@@ -131,7 +142,7 @@ export class HealthChecker {
     for (const u of this.pool.upstreams) {
       let s = byUpstream.get(u);
       if (s === undefined) {
-        s = newSlot(u);
+        s = newSlot(u, connectTlsFor(u.origin, u.dnsName ?? new URL(u.origin).hostname, this.pool.config.tls));
         if (this.running) this.schedule(s, Math.random() * this.cfg.intervalMs);
       }
       byUpstream.delete(u);
@@ -200,7 +211,7 @@ export class HealthChecker {
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg, s.u.origin.startsWith('https:') ? s.u.dnsName : null));
+      const d = (s.dispatcher ??= createProbeDispatcher(s.u.origin, cfg, s.tls));
       const res = await d.request({
         path: cfg.path,
         method: 'GET',
@@ -231,8 +242,8 @@ function abortProbe(ac: AbortController): void {
   ac.abort();
 }
 
-function newSlot(u: Upstream): Slot {
-  return { u, host: hostOf(u), dispatcher: null, timer: null, removed: false };
+function newSlot(u: Upstream, tls: UpstreamConnectTls | null): Slot {
+  return { u, host: hostOf(u), tls, dispatcher: null, timer: null, removed: false };
 }
 
 /** Clears a slot's timer and destroys its probe pool (a probe in flight is aborted). */

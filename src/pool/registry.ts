@@ -6,6 +6,7 @@
 
 import { Pool as UndiciPool } from 'undici';
 import type { HealthCheckConfig, PoolConfig, UpstreamConfig } from '../config/types.ts';
+import { connectTlsFor, poolTlsMaterial } from '../tls/upstream.ts';
 import { closeRetired } from './pool.ts';
 import { Upstream } from './upstream.ts';
 
@@ -17,10 +18,14 @@ export interface HealthMembership {
   clearActive(u: Upstream): void;
 }
 
-/** The settings that shape an upstream's connection pool; a change means a new dispatcher. */
+/**
+ * The settings that shape an upstream's connection pool; a change means a new dispatcher. The
+ * TLS part is the material's fingerprint: a reload with a new CA, client certificate or
+ * servername (or new contents in the same files) replaces the pool and its connections.
+ */
 function dispatcherKey(cfg: PoolConfig): string {
   const t = cfg.timeouts;
-  return `${t.connectMs}/${t.keepAliveMs}/${cfg.maxConnectionsPerUpstream}`;
+  return `${t.connectMs}/${t.keepAliveMs}/${cfg.maxConnectionsPerUpstream}/${poolTlsMaterial(cfg.tls)?.fingerprint ?? '-'}`;
 }
 
 /** An upstream entry as the registry builds it: as configured, or one discovered address of it. */
@@ -35,13 +40,15 @@ function dnsNameOf(uc: UpstreamEntry): string | null {
 }
 
 /**
- * undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only.
- * `servername`: the TLS server name for an https:// upstream reached at a discovered address
- * (the DNS name it came from, so SNI and verification use the name, not the address).
+ * undici connection pool for one upstream: keep-alive, capped, strict parsing, HTTP/1.1 only
+ * (also over TLS: ALPN is not offered, so an https upstream never switches to h2). An https://
+ * upstream is verified and identified as its pool's `tls` says (tls/upstream.ts); SNI and the
+ * name verified are the configured host name, also for an upstream dialled by a resolved address.
  */
-export function createDispatcher(origin: string, cfg: PoolConfig, servername: string | null = null): UndiciPool {
+export function createDispatcher(upstream: Pick<UpstreamConfig, 'origin' | 'hostname'>, cfg: PoolConfig): UndiciPool {
   const t = cfg.timeouts;
-  return new UndiciPool(origin, {
+  const tls = connectTlsFor(upstream.origin, upstream.hostname, cfg.tls);
+  return new UndiciPool(upstream.origin, {
     connections: cfg.maxConnectionsPerUpstream,
     pipelining: 1,
     keepAliveTimeout: t.keepAliveMs,
@@ -49,7 +56,7 @@ export function createDispatcher(origin: string, cfg: PoolConfig, servername: st
     keepAliveMaxTimeout: t.keepAliveMs,
     headersTimeout: t.responseMs,
     bodyTimeout: t.idleMs,
-    connect: servername === null ? { timeout: t.connectMs } : { timeout: t.connectMs, servername },
+    connect: tls === null ? { timeout: t.connectMs } : { timeout: t.connectMs, ...tls },
     connectTimeout: t.connectMs,
     allowH2: false,
     strictContentLength: true,
@@ -89,11 +96,11 @@ export class Registry {
         if (cfg.healthCheck === null) this.health.clearActive(u);
         if (old.key !== key || u.dispatcher === null || u.dnsName !== dnsName) {
           const prev = u.dispatcher;
-          u.dispatcher = createDispatcher(uc.origin, cfg, servername);
+          u.dispatcher = createDispatcher(uc, cfg);
           prev?.close().catch(() => {});
         }
       } else {
-        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc.origin, cfg, servername), cfg.name);
+        u = new Upstream(uc.origin, uc.weight, createDispatcher(uc, cfg), cfg.name);
         this.health.initialize(u, cfg.healthCheck);
       }
       u.dnsName = dnsName;

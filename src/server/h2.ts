@@ -1,67 +1,44 @@
-// HTTP/2 to clients: the server for `h2` connections (handed over by a TLS listener after ALPN)
-// with the protocol's limits, and H2Stream, the adapter that turns one stream into the
-// pipeline's Downstream (raw stream API, no compat objects). HTTP/2 specifics live here:
-// pseudo-headers, cookie joining, connection-specific headers, RST_STREAM for an aborted body.
+// HTTP/2 to clients, one stream at a time: H2Stream, the adapter that turns one stream of the
+// raw stream API (no compat objects) into the pipeline's Downstream, and H2Body, its request body.
+// HTTP/2 specifics of a message live here: pseudo-headers, :authority → Host, cookie joining,
+// connection-specific response headers, RST_STREAM for an aborted response. Sessions, settings
+// and connection-level protections are h2-server.ts.
 
-import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Readable } from 'node:stream';
-import type { ServerLimits } from '../config/types.ts';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { Readable } from 'node:stream';
 import { ErrorCode, STATUS_OF } from '../core/errors.ts';
 import { clientAddressOf, type CompiledRules } from '../proxy/headers.ts';
 import { errorBody, errorHeaders } from '../proxy/respond.ts';
 import type { ClientCloseListener, Downstream } from './downstream.ts';
 
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
 /** HEADERS frame flag: no body follows. */
 const END_STREAM = 0x1;
 
-/** Concurrent streams a client may open per connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
-export const MAX_CONCURRENT_STREAMS = 100;
-
 /**
  * Connection-specific fields an HTTP/2 message must not carry (RFC 9113 §8.2.2); Node throws
- * ERR_HTTP2_INVALID_CONNECTION_HEADERS on them and the stream would hang.
+ * ERR_HTTP2_INVALID_CONNECTION_HEADERS on them and the stream would hang. `headers.ts` already
+ * drops the hop-by-hop ones; this is the adapter's own guarantee on every path (errors too).
  */
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 
-/**
- * The HTTP/2 server a TLS listener hands `h2` connections to (`emit('connection', socket)`).
- * Limits: concurrent streams, header list size and pairs from `server.maxHeaderSize` /
- * `maxHeaderCount`, and rapid-reset protection (a session that resets streams faster than the
- * allowed rate gets GOAWAY; Node ≥ 22.11 `streamResetBurst` / `streamResetRate`).
- */
-export function createH2Server(limits: ServerLimits, onStream: (client: Downstream) => void): http2.Http2Server {
-  const server = http2.createServer({
-    settings: {
-      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
-      maxHeaderListSize: limits.maxHeaderBytes,
-      enablePush: false,
-    },
-    maxHeaderListPairs: limits.maxHeaderCount + 4, // + the four request pseudo-headers
-    maxSessionInvalidFrames: 100,
-    maxSessionRejectedStreams: 100,
-    // Rapid reset (CVE-2023-44487): nghttp2 sends GOAWAY once a client resets more streams than
-    // this token bucket allows (burst, then per second).
-    streamResetBurst: 1000,
-    streamResetRate: 100,
-  } as http2.ServerOptions);
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: string[]) => {
-    onStream(new H2Stream(stream, headers, flags, raw));
-  });
-  // A session's socket error ends in 'close'; never an uncaught exception.
-  server.on('session', (session: ServerHttp2Session) => session.on('error', ignore));
-  server.on('sessionError', ignore);
-  return server;
+/** What a stream shares with the other streams of its session (h2-server.ts, one per session). */
+export interface SessionContext {
+  /** The client's address as it goes into X-Forwarded-For, read once per connection. */
+  readonly clientAddress: string;
+  /** A stream closed: `cancelled` when the client reset (or lost) it before its response was complete. */
+  onStreamClosed(cancelled: boolean): void;
 }
 
 /**
- * The request fields without pseudo-headers, `host` first from `:authority` (RFC 9113
- * §8.3.1), and `cookie` fields joined with "; " as HTTP/1.1 needs them (§8.2.3).
+ * The request fields without pseudo-headers, `host` first from `:authority` (RFC 9113 §8.3.1),
+ * and `cookie` fields joined with "; " as HTTP/1.1 needs them (§8.2.3). A `host` field that
+ * names another authority than `:authority` makes the request malformed (§8.3.1): both are kept,
+ * so the pipeline's two-Host check answers 400.
  */
-function requestFields(headers: IncomingHttpHeaders, raw: readonly string[]): string[] {
+export function requestFields(headers: IncomingHttpHeaders, raw: readonly string[]): string[] {
   const out: string[] = [];
   const authority = headers[':authority'];
-  let hasHost = false;
+  const hasAuthority = typeof authority === 'string' && authority !== '';
   let cookie: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -71,15 +48,43 @@ function requestFields(headers: IncomingHttpHeaders, raw: readonly string[]): st
       cookie = cookie === null ? value : `${cookie}; ${value}`;
       continue;
     }
-    if (name === 'host') hasHost = true;
+    // The same authority twice says nothing new: Host comes from :authority alone.
+    if (name === 'host' && hasAuthority && value.toLowerCase() === authority.toLowerCase()) continue;
     out.push(name, value);
   }
-  if (!hasHost && typeof authority === 'string') out.unshift('host', authority);
+  if (hasAuthority) out.unshift('host', authority);
   if (cookie !== null) out.push('cookie', cookie);
   return out;
 }
 
-/** One HTTP/2 stream as the pipeline's Downstream. */
+/**
+ * One stream's request body as a Readable of its own. undici destroys the body stream it was
+ * given once the request is sent; the stream itself would then close with NO_ERROR before any
+ * response (checked). Backpressure passes through: a full buffer pauses the stream, so HTTP/2
+ * flow control stops the client. A client that resets the stream mid-body fails it.
+ */
+export class H2Body extends Readable {
+  private readonly stream: ServerHttp2Stream;
+
+  constructor(stream: ServerHttp2Stream) {
+    super();
+    this.stream = stream;
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) stream.pause();
+    });
+    stream.once('end', () => this.push(null));
+    stream.once('close', () => {
+      if (!this.readableEnded && !this.destroyed) this.destroy(Object.assign(new Error('client reset the stream'), { code: 'ECONNRESET' }));
+    });
+    stream.pause();
+  }
+
+  override _read(): void {
+    this.stream.resume();
+  }
+}
+
+/** One HTTP/2 stream as the pipeline's Downstream. Fields fixed in the constructor. */
 export class H2Stream implements Downstream {
   readonly method: string;
   readonly target: string;
@@ -88,28 +93,38 @@ export class H2Stream implements Downstream {
   readonly clientAddress: string;
   readonly secure: boolean;
   readonly head: null;
-  readonly body: Readable;
   readonly upgrade: string | null;
   /** A body follows the HEADERS frame (its length may be unstated: HTTP/2 has no chunking). */
   readonly hasBody: boolean;
   private readonly stream: ServerHttp2Stream;
+  private readonly session: SessionContext;
+  private listener: ClientCloseListener | null;
+  private bodyStream: H2Body | null;
   /** The response ended (sendEnd, sendError or abort): a later close is not the client leaving. */
   private finished: boolean;
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: readonly string[]) {
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, raw: readonly string[], session: SessionContext) {
     this.stream = stream;
+    this.session = session;
     this.method = String(headers[':method'] ?? 'GET');
     this.target = String(headers[':path'] ?? '');
     this.rawHeaders = requestFields(headers, raw);
     this.version = 20;
-    this.clientAddress = clientAddressOf(stream.session?.socket?.remoteAddress);
+    this.clientAddress = session.clientAddress;
     this.secure = true;
     this.head = null;
-    this.body = stream;
     this.upgrade = null;
     this.hasBody = (flags & END_STREAM) === 0;
+    this.listener = null;
+    this.bodyStream = null;
     this.finished = false;
     stream.on('error', ignore); // a reset by the client ends in 'close'
+    stream.once('close', () => this.onClose());
+  }
+
+  /** Created on first use: a request without a body never allocates it. */
+  get body(): Readable {
+    return (this.bodyStream ??= new H2Body(this.stream));
   }
 
   get headSent(): boolean {
@@ -121,9 +136,10 @@ export class H2Stream implements Downstream {
   }
 
   watch(listener: ClientCloseListener): void {
-    this.stream.once('close', () => {
-      if (!this.finished) listener.onClientClose();
-    });
+    this.listener = listener;
+    // Reset before the pipeline got here (the RST came with the HEADERS): say so, but not
+    // from inside the caller's constructor.
+    if (this.gone) queueMicrotask(() => listener.onClientClose());
   }
 
   sendHead(status: number, headers: string[]): void {
@@ -133,8 +149,14 @@ export class H2Stream implements Downstream {
       if (CONNECTION_SPECIFIC.has(name)) continue;
       list.push(name, headers[i + 1]!);
     }
-    if (this.stream.destroyed) return;
-    this.stream.respond(list as unknown as http2.OutgoingHttpHeaders, { waitForTrailers: false });
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    stream.respond(list as unknown as http2.OutgoingHttpHeaders); // a flat [name, value, …] list (Node ≥ 22)
+    // Coalesce a small body and its end into one write (one DATA frame with END_STREAM):
+    // undici usually delivers head, body and end in the same tick. Uncorked on the next tick,
+    // so streaming is unaffected.
+    stream.cork();
+    process.nextTick(uncork, stream);
   }
 
   sendChunk(chunk: Buffer): boolean {
@@ -147,7 +169,7 @@ export class H2Stream implements Downstream {
 
   sendEnd(): void {
     this.finished = true;
-    this.stream.end();
+    if (!this.stream.destroyed) this.stream.end();
   }
 
   sendError(code: ErrorCode, _close = false, rules: CompiledRules | null = null): void {
@@ -157,19 +179,27 @@ export class H2Stream implements Downstream {
     this.stream.end(errorBody(code));
   }
 
-  abort(): void {
+  abort(err: Error): void {
     this.finished = true;
-    if (!this.stream.destroyed) this.stream.close(NGHTTP2_INTERNAL_ERROR);
+    // destroy(err) sends RST_STREAM(INTERNAL_ERROR) and drops what is still buffered. Not
+    // close(code): it ends the writable side first, and a DATA frame with END_STREAM could then
+    // leave before the RST_STREAM, a truncated body that looks complete (seen in testing).
+    if (!this.stream.destroyed) this.stream.destroy(err);
   }
 
   tunnel(): void {
     throw new Error('HTTP/2 streams do not switch protocols');
   }
+
+  private onClose(): void {
+    const cancelled = !this.finished;
+    this.session.onStreamClosed(cancelled);
+    if (cancelled) this.listener?.onClientClose();
+  }
 }
 
-/** Closes every stream of a session that is still open (shutdown deadline). */
-export function cancelSession(session: ServerHttp2Session): void {
-  if (!session.destroyed) session.destroy(undefined, NGHTTP2_CANCEL);
+function uncork(stream: ServerHttp2Stream): void {
+  stream.uncork();
 }
 
 function ignore(): void {}

@@ -5,8 +5,6 @@
 // h2.ts) for the pipeline; what happens to a request is handler.ts.
 
 import http, { type IncomingMessage } from 'node:http';
-import type http2 from 'node:http2';
-import type { ServerHttp2Session } from 'node:http2';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -14,12 +12,13 @@ import type { ListenAddress, ServerLimits } from '../config/types.ts';
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { rawErrorResponse } from '../proxy/respond.ts';
+import { tlsMetricFamilies, type TlsListenerStatus, type TlsMetricFamily, type TlsMetricsSource } from '../tls/metrics.ts';
 import { CertificateStore } from '../tls/store.ts';
 import { bind, boundPort, boundUrl } from '../util/http-server.ts';
 import { clientErrorRejection, isTunnelledUpgrade } from './edge-checks.ts';
 import type { Downstream } from './downstream.ts';
 import { H1Response, H1Upgrade, condemn, isCondemned } from './h1.ts';
-import { cancelSession, createH2Server } from './h2.ts';
+import { H2Server, h2MetricFamilies, type H2MetricsSource } from './h2-server.ts';
 
 /**
  * node:http's 'clientError' (the parser refused the request, or a header/request timeout): the
@@ -52,13 +51,11 @@ export class Listener {
   /** The HTTP/1.1 server (for a TLS listener it is fed the connections ALPN gives it). */
   readonly http1: http.Server<typeof IncomingMessage, typeof H1Response>;
   /** The HTTP/2 server of a TLS listener with `http2`; null otherwise. */
-  readonly h2: http2.Http2Server | null;
+  readonly h2: H2Server | null;
   /** The certificates of a TLS listener; null for plain HTTP. */
   readonly certificates: CertificateStore | null;
   /** Sockets handed over to a WebSocket tunnel: no longer tracked by the http server. */
   readonly tunnels = new Set<Duplex>();
-  /** Open HTTP/2 sessions (their streams are not tracked by the HTTP/1.1 server). */
-  readonly sessions = new Set<ServerHttp2Session>();
 
   private constructor(opts: ListenerOptions, certificates: CertificateStore | null) {
     this.address = opts.address;
@@ -73,16 +70,10 @@ export class Listener {
     // The HTTP/1.1 server never listens itself: 'listening' starts its connection tracking
     // (headers/request timeouts, idle closing) for the sockets this listener hands it.
     this.http1.emit('listening');
-    this.h2 = tlsConfig.http2 ? createH2Server(opts.limits, opts.handle) : null;
-    const h2 = this.h2;
-    if (h2 !== null) {
-      h2.on('session', (s: ServerHttp2Session) => {
-        this.sessions.add(s);
-        s.once('close', () => this.sessions.delete(s));
-      });
-    }
+    const h2 = tlsConfig.http2 ? new H2Server({ limits: opts.limits, onStream: opts.handle, log: opts.log, listener: () => this.url() }) : null;
+    this.h2 = h2;
     const tlsServer = tls.createServer(certificates.serverOptions(), (socket) => {
-      if (socket.alpnProtocol === 'h2' && h2 !== null) h2.emit('connection', socket);
+      if (socket.alpnProtocol === 'h2' && h2 !== null) h2.accept(socket);
       else this.http1.emit('connection', socket);
     });
     // A failed handshake (a scanner, a client that does not trust us) is the client's problem.
@@ -128,7 +119,7 @@ export class Listener {
    * Resolves when every connection has closed (see Runtime.close).
    */
   close(): Promise<void> {
-    for (const s of this.sessions) if (!s.closed) s.close();
+    this.h2?.close();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
@@ -140,7 +131,7 @@ export class Listener {
   /** Drain deadline: closes every connection, session and tunnel left; stops certificate watching. */
   closeAll(): void {
     this.http1.closeAllConnections();
-    for (const s of this.sessions) cancelSession(s);
+    this.h2?.destroy();
     for (const t of this.tunnels) t.destroy();
     this.certificates?.close();
   }
@@ -209,4 +200,26 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
     socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
   });
   return server;
+}
+
+/** /metrics families of the TLS listeners among `listeners`: certificates and HTTP/2 sessions. */
+export function listenerFamilies(listeners: readonly Listener[]): TlsMetricFamily[] {
+  const stores: TlsMetricsSource[] = [];
+  const h2s: H2MetricsSource[] = [];
+  for (const l of listeners) {
+    if (l.certificates !== null) stores.push(l.certificates);
+    if (l.h2 !== null) h2s.push({ listener: l.url(), h2: l.h2 });
+  }
+  return stores.length === 0 ? [] : [...tlsMetricFamilies(stores), ...h2MetricFamilies(h2s)];
+}
+
+/** The `tls` part of /status: one entry per TLS listener. */
+export function listenerTlsStatus(listeners: readonly Listener[]): TlsListenerStatus[] {
+  const out: TlsListenerStatus[] = [];
+  for (const l of listeners) {
+    const store = l.certificates;
+    if (store === null) continue;
+    out.push({ listener: l.url(), http2: l.h2 !== null, minVersion: store.minVersion, http2Sessions: l.h2?.sessions.size ?? null, certificates: store.status() });
+  }
+  return out;
 }

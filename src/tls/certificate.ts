@@ -3,6 +3,7 @@
 // Building secure contexts is options.ts's job; choosing among certificates is sni.ts's.
 
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { TlsCertificateConfig } from '../config/types.ts';
 
@@ -168,6 +169,15 @@ export async function readCertificatePair(files: TlsCertificateConfig, nowMs: nu
 export async function readText(file: string, field: CertificateField): Promise<string> {
   try {
     return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CertificateError(field, file, `cannot read ${file}: ${readFailure(err)}`);
+  }
+}
+
+/** readText, synchronously: for config builds, which are synchronous (a few small PEM files per generation). */
+export function readTextSync(file: string, field: CertificateField): string {
+  try {
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new CertificateError(field, file, `cannot read ${file}: ${readFailure(err)}`);
   }

@@ -1,15 +1,29 @@
-// The TLS figures /metrics exposes, as plain families the admin's exposition writer renders:
-// certificate expiry, reloads by result, and whether the files on disk failed to load. Read at
-// scrape time from the stores' status(); nothing here runs per handshake. No text formatting.
+// The TLS figures the admin server shows: /metrics families the exposition writer renders
+// (certificate expiry, reloads by result, whether the files on disk failed to load) and the shape
+// of a TLS listener in /status. Read at scrape time from the stores' status(); nothing here runs
+// per handshake. No text formatting.
 
 import type { CertificateStatus } from './store.ts';
 
-/** One metric family: name, type, help, and samples with their label pairs in order. */
+/** One metric family: name, type, help, and samples with their label pairs in order (admin/metrics.ts ExtraFamily). */
 export interface TlsMetricFamily {
   readonly name: string;
   readonly type: 'gauge' | 'counter';
   readonly help: string;
   readonly samples: readonly { readonly labels: readonly (readonly [string, string])[]; readonly value: number }[];
+}
+
+/** One TLS listener in /status: what it serves and how its certificates fare. */
+export interface TlsListenerStatus {
+  /** The listener's URL (`https://host:port`). */
+  readonly listener: string;
+  /** Whether h2 is offered by ALPN next to http/1.1. */
+  readonly http2: boolean;
+  readonly minVersion: string;
+  /** Open HTTP/2 sessions; null without http2. */
+  readonly http2Sessions: number | null;
+  /** In config order; the first is the default (no SNI, or no name matches). */
+  readonly certificates: readonly CertificateStatus[];
 }
 
 /** A listener's certificates as a scrape reads them (what CertificateStore provides). */

@@ -253,6 +253,11 @@ export class CertificateStore {
     return this.serial(() => this.poll());
   }
 
+  /** The lowest TLS version new handshakes accept (a reload may change it). */
+  get minVersion(): string {
+    return this.defaults.minVersion;
+  }
+
   /** Per certificate, in config order (the first is the default). Allocates the answer. */
   status(): CertificateStatus[] {
     return this.entries.map((e) => ({

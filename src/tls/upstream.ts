@@ -1,12 +1,12 @@
 // TLS towards https:// upstreams, per pool: the files of `pools.*.tls` read and checked once per
-// config generation, turned into the `connect` options undici passes to tls.connect (traffic
-// pool and health-probe pool alike), and the startup warning for verify: false. It does not
-// create dispatchers; the pool registry does, with these options.
+// config generation (cached by the config object), turned into the `connect` options undici passes
+// to tls.connect (traffic pool and health-probe pool alike), and the warning for verify: false.
+// It does not create dispatchers; the pool registry and the health checker do, with these options.
 
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { UpstreamTlsConfig } from '../config/types.ts';
-import { CertificateError, CertificateField, parseCertificates, readCertificatePair, readText } from './certificate.ts';
+import { CertificateError, CertificateField, parseCertificatePair, parseCertificates, readTextSync } from './certificate.ts';
 
 /** A pool's TLS settings with the files' contents, checked. Immutable; one per config generation. */
 export interface UpstreamTlsMaterial {
@@ -36,13 +36,14 @@ export interface UpstreamConnectTls {
 
 /**
  * Reads and checks a pool's TLS files: the CA bundle holds at least one parseable certificate;
- * the client certificate and key parse and match. Rejects with CertificateError whose `field`
- * (`ca`, `cert` or `key`) names the `pools.*.tls` key at fault.
+ * the client certificate and key parse and match. Throws CertificateError whose `field` (`ca`,
+ * `cert` or `key`) names the `pools.*.tls` key at fault. Synchronous, like the config build it
+ * is part of: at most three small files.
  */
-export async function loadUpstreamTls(config: UpstreamTlsConfig): Promise<UpstreamTlsMaterial> {
+export function loadUpstreamTls(config: UpstreamTlsConfig): UpstreamTlsMaterial {
   let ca: string | null = null;
   if (config.caFile !== null) {
-    ca = await readText(config.caFile, CertificateField.Ca);
+    ca = readTextSync(config.caFile, CertificateField.Ca);
     parseCertificates(ca, config.caFile, CertificateField.Ca);
   }
   let cert: string | null = null;
@@ -52,13 +53,32 @@ export async function loadUpstreamTls(config: UpstreamTlsConfig): Promise<Upstre
       const missing = config.certFile === null ? CertificateField.Cert : CertificateField.Key;
       throw new CertificateError(missing, '', `mutual TLS needs both cert and key; ${missing} is missing`);
     }
-    const pair = await readCertificatePair({ certFile: config.certFile, keyFile: config.keyFile });
+    const files = { certFile: config.certFile, keyFile: config.keyFile };
+    const pair = parseCertificatePair(readTextSync(files.certFile, CertificateField.Cert), readTextSync(files.keyFile, CertificateField.Key), files);
     cert = pair.certPem;
     key = pair.keyPem;
   }
   const h = createHash('sha256');
   for (const part of [ca, cert, key, config.servername, String(config.verify)]) h.update(part ?? '\0').update('\0');
   return { config, ca, cert, key, fingerprint: h.digest('hex').slice(0, 16) };
+}
+
+/** Material per config object: a generation's traffic pools and health probes read the files once. */
+const loaded = new WeakMap<UpstreamTlsConfig, UpstreamTlsMaterial>();
+
+/**
+ * The material of a pool's `tls` settings, loaded on first use for this config object (a reload
+ * builds new config objects, so it reads the files again and a changed CA or client certificate
+ * gets a new fingerprint). null for a pool without `tls`. Throws as loadUpstreamTls.
+ */
+export function poolTlsMaterial(config: UpstreamTlsConfig | null): UpstreamTlsMaterial | null {
+  if (config === null) return null;
+  let m = loaded.get(config);
+  if (m === undefined) {
+    m = loadUpstreamTls(config);
+    loaded.set(config, m);
+  }
+  return m;
 }
 
 /**
@@ -78,6 +98,16 @@ export function upstreamConnectOptions(material: UpstreamTlsMaterial | null, hos
     out.key = material.key;
   }
   return out;
+}
+
+/**
+ * The TLS part of undici's `connect` options for `origin` in a pool with `config`: empty for an
+ * http:// origin, else upstreamConnectOptions with the pool's (cached) material. Shared by the
+ * traffic dispatcher and the health-probe dispatcher, so both verify alike.
+ */
+export function connectTlsFor(origin: string, hostname: string, config: UpstreamTlsConfig | null): UpstreamConnectTls | null {
+  if (!origin.startsWith('https:')) return null;
+  return upstreamConnectOptions(poolTlsMaterial(config), hostname);
 }
 
 /**

@@ -10,7 +10,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import type { AddressInfo, Socket } from 'node:net';
-import { onTestFinished } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import type { ListenTls } from '../../src/config/types.ts';
 import { silentLogger } from '../../src/observability/log.ts';
 import { createHttp2Server, createHttpsServer } from '../../src/tls/server.ts';
@@ -180,6 +180,26 @@ export async function createTestPki(): Promise<TestPki> {
   };
 
   return { dir, ca, leaf, strayKey, servingCopy, close: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A test file's PKI with one server leaf for localhost / 127.0.0.1 (fields filled in beforeAll). */
+export interface LocalhostPki {
+  readonly pki: TestPki;
+  readonly cert: CertFiles;
+}
+
+/**
+ * Registers beforeAll/afterAll for a PKI and its localhost leaf; read the fields inside tests
+ * (they are set once beforeAll ran). The temp dir is removed after the file.
+ */
+export function localhostPki(): LocalhostPki {
+  const holder = {} as { pki: TestPki; cert: CertFiles };
+  beforeAll(async () => {
+    holder.pki = await createTestPki();
+    holder.cert = await holder.pki.leaf({ dns: ['localhost'], ips: ['127.0.0.1'] });
+  });
+  afterAll(() => holder.pki.close());
+  return holder;
 }
 
 /**

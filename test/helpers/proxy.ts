@@ -2,7 +2,7 @@
 
 import { parseConfigText, buildConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
-import { silentLogger, createLogger } from '../../src/observability/log.ts';
+import { silentLogger, createLogger, type Logger } from '../../src/observability/log.ts';
 import { Runtime, type RuntimeOptions } from '../../src/runtime.ts';
 import { allRuntimes } from './registry.ts';
 
@@ -16,13 +16,13 @@ export interface RunningProxy {
 /** A config object in the YAML shape; `listen` defaults to 127.0.0.1:0. */
 export async function startProxy(
   config: Record<string, unknown> | string,
-  opts: { reload?: () => Config; runtime?: Partial<Omit<RuntimeOptions, 'log' | 'reloadSource'>> } = {},
+  opts: { reload?: () => Config; log?: Logger; runtime?: Partial<Omit<RuntimeOptions, 'log' | 'reloadSource'>> } = {},
 ): Promise<RunningProxy> {
   const cfg =
     typeof config === 'string'
       ? parseConfigText(config, 'test.yaml', { env: process.env })
       : buildConfig({ listen: '127.0.0.1:0', ...config }, { env: process.env });
-  const log = process.env['FAIRWAY_TEST_LOG'] ? createLogger(process.env['FAIRWAY_TEST_LOG']) : silentLogger();
+  const log = opts.log ?? (process.env['FAIRWAY_TEST_LOG'] ? createLogger(process.env['FAIRWAY_TEST_LOG']) : silentLogger());
   const runtime = await Runtime.start(cfg, { ...opts.runtime, log, reloadSource: opts.reload ?? null });
   allRuntimes.add(runtime);
   return {

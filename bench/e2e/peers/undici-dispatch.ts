@@ -1,6 +1,7 @@
 // Yardstick, not a product: the bare design Fairway is built on (node:http + an undici Pool per
 // upstream + dispatch() into the response, round-robin, hop-by-hop headers dropped); no retries,
-// health, metrics or routing. Run: node bench/e2e/peers/undici-dispatch.ts URL...
+// health, metrics or routing. Run: node bench/e2e/peers/undici-dispatch.ts [--tls CERT KEY] URL...
+// (--tls: node:https instead of node:http, the HTTPS/1.1 floor of the TLS bench.)
 // Switches for measuring candidate wins (--variant 'undici-dispatch+TAG=ENV=…'), all off by default:
 //   UD_PIPELINING=N   undici Pool pipelining to the upstreams (default 1)
 //   UD_TIMEOUTS=0     headersTimeout/bodyTimeout 0: no per-request undici fast timers
@@ -8,11 +9,15 @@
 //                     copy of req.headers; node:http still builds req.headers to check Host and
 //                     Expect), response headers written as a flat list
 
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
 
-const origins = process.argv.slice(2);
+const args = process.argv.slice(2);
+const tls = args[0] === '--tls' ? { cert: readFileSync(args[1]!), key: readFileSync(args[2]!) } : null;
+const origins = tls === null ? args : args.slice(3);
 if (origins.length === 0) throw new Error('usage: undici-dispatch.ts UPSTREAM_URL...');
 const PIPELINING = Number(process.env.UD_PIPELINING ?? 1);
 const NO_TIMEOUTS = process.env.UD_TIMEOUTS === '0';
@@ -88,7 +93,7 @@ class Handler implements Dispatcher.DispatchHandler {
   }
 }
 
-const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMessage, res: ServerResponse) => {
+const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
   const pool = pools[next]!;
   next = (next + 1) % pools.length;
   const h = new Handler(res);
@@ -104,9 +109,10 @@ const server = http.createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMes
   res.once('close', () => {
     if (!res.writableFinished) h.controller?.abort(new Error('client closed'));
   });
-});
+};
+const server = tls === null ? http.createServer({ keepAliveTimeout: 60_000 }, onRequest) : https.createServer({ keepAliveTimeout: 60_000, ...tls }, onRequest);
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`undici-dispatch listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+  process.stdout.write(`undici-dispatch listening on ${tls === null ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
