@@ -7,7 +7,8 @@ import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import type { LatencyHistogram } from '../observability/histogram.ts';
 import type { Clock } from '../util/clock.ts';
-import { decayedEwmaMs, displayOrigin, latencyOf } from './status.ts';
+import { decayedEstimateMs } from '../balancer/ewma-cost.ts';
+import { displayOrigin, latencyOf } from './status.ts';
 
 /** The content type Prometheus expects for the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -238,7 +239,7 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   w.family('fairway_upstream_ewma_seconds', 'gauge', 'Peak-EWMA latency estimate decayed to now, as the ewma balancer sees it (ewma pools only; 0 = not measured).');
   for (const r of rows) {
     if (r.pool.config.balancer !== 'ewma') continue;
-    w.sample('fairway_upstream_ewma_seconds', r.labels, (decayedEwmaMs(r.u, r.pool, now) ?? 0) / 1000);
+    w.sample('fairway_upstream_ewma_seconds', r.labels, decayedEstimateMs(r.u, now, r.pool.config.ewmaDecayMs) / 1000);
   }
   w.family('fairway_upstream_health_check_up', 'gauge', 'Result of the last active health check: 1 passed, 0 failed (absent before the first).');
   for (const r of rows) if (r.u.lastCheck !== null) w.sample('fairway_upstream_health_check_up', r.labels, r.u.lastCheck.ok ? 1 : 0);

@@ -16,45 +16,36 @@
 // near-optimal in practice (Mitzenmacher) and is what Envoy ships.
 
 import type { Upstream } from '../pool/upstream.ts';
+import { RANGE } from './fast-rng.ts';
+import { TwoChoices, PAIR_READY, SCAN_UNTRIED } from './two-choices.ts';
 import { wasTried, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
-import { FastRng, RANGE } from './fast-rng.ts';
-import { WeightedSampler } from './weighted-sampler.ts';
+import { WeightedMembers } from './weighted-members.ts';
 
 /** Largest member count served by the exact scan; above it, power-of-two-choices. */
 export const EXACT_SCAN_MAX = 8;
-/** Draws P2C makes for an untried candidate, or for a second one distinct from the first. */
-const CANDIDATE_DRAWS = 4;
 
 /**
  * Least-connections: fewest in-flight relative to weight. O(n) exact for n ≤ EXACT_SCAN_MAX,
  * O(1) power-of-two-choices above; allocates nothing per pick.
  */
-export class LeastConnectionsBalancer implements Balancer {
+export class LeastConnectionsBalancer extends WeightedMembers implements Balancer {
   readonly name: BalancerName;
-  /** Seeded from opts.rng; draws small integers so the hot path never boxes a double. */
-  private readonly rng: FastRng;
   private readonly exactScanMax: number;
-  private members: readonly Upstream[];
-  private weights: Float64Array;
-  private readonly sampler: WeightedSampler;
+  /** P2C candidates, drawn through the inherited sampler. */
+  private readonly choices: TwoChoices;
 
   /** `exactScanMax` is for tests and benchmarks; the default is EXACT_SCAN_MAX. */
   constructor(opts: BalancerOptions, exactScanMax: number = EXACT_SCAN_MAX) {
+    super(opts);
     this.name = 'least-connections';
-    this.rng = new FastRng(opts.rng);
     this.exactScanMax = exactScanMax;
-    this.members = [];
-    this.weights = new Float64Array(0);
-    this.sampler = new WeightedSampler(this.rng);
+    this.choices = new TwoChoices(this.rng, this.sampler);
   }
 
-  /** Off the hot path: snapshots weights, rebuilds the candidate sampler. O(n), allocates. */
-  update(members: readonly Upstream[]): void {
-    const n = members.length;
-    this.members = members.slice();
-    this.weights = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.weights[i] = members[i]!.weight;
-    this.sampler.reset(this.weights, n);
+  /** Off the hot path: snapshots weights, rebuilds the candidate draws. O(n), allocates. */
+  override update(members: readonly Upstream[]): void {
+    super.update(members);
+    this.choices.reset(this.weights, members.length);
   }
 
   /**
@@ -126,22 +117,17 @@ export class LeastConnectionsBalancer implements Balancer {
   /** Power of two choices: two distinct weighted candidates, fewer in-flight per weight wins. */
   private pickTwo(tried: readonly Upstream[] | null): Upstream {
     const members = this.members;
-    const sampler = this.sampler;
-    const hasTried = tried !== null && tried.length > 0;
-    let i = sampler.draw();
-    if (hasTried) {
-      let r = 0;
-      while (wasTried(tried, members[i]!)) {
-        if (++r > CANDIDATE_DRAWS) return this.scan(tried);
-        i = sampler.draw();
-      }
+    const choices = this.choices;
+    if (tried !== null && tried.length > 0) {
+      const k = choices.drawUntried(members, tried);
+      if (k === SCAN_UNTRIED) return this.scan(tried);
+      if (k !== PAIR_READY) return members[k]!;
+    } else {
+      choices.draw();
     }
-    let j = sampler.draw();
-    for (let r = 0; r < CANDIDATE_DRAWS && (j === i || (hasTried && wasTried(tried, members[j]!))); r++) {
-      j = sampler.draw();
-    }
+    const i = choices.pair[0]!;
+    const j = choices.pair[1]!;
     const a = members[i]!;
-    if (j === i || (hasTried && wasTried(tried, members[j]!))) return a;
     const b = members[j]!;
     // Fewer in-flight per weight wins; on a tie keep the first draw (itself random).
     return b.inflight * this.weights[i]! < a.inflight * this.weights[j]! ? b : a;
