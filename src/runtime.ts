@@ -143,7 +143,7 @@ export class Runtime implements ExchangeContext {
     const checkers: HealthChecker[] = [];
     for (const pc of config.pools.values()) {
       const upstreams = this.registry.upstreamsFor(pc, nextEntries);
-      const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });
+      const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs, loadFactor: pc.hash?.loadFactor });
       const pool = new Pool(pc, upstreams, balancer, this.clock);
       pool.log = this.log;
       pools.set(pc.name, pool);

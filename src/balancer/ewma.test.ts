@@ -32,7 +32,7 @@ function traffic(
         held.splice(k--, 1);
       }
     }
-    const u = d.balancer.pick(null)!;
+    const u = d.pick(null)!;
     counts[members.indexOf(u)]!++;
     d.start(u);
     held.push({ u, at: d.nowMs });

@@ -82,13 +82,13 @@ describe('parseConfigText: valid configs', () => {
 describe('parseConfigText: every problem as file:line:col path: message', () => {
   it('a wrong enum value', () => {
     const text = yaml(...MINIMAL, '    balancer: fastest');
-    expect(problems(text)).toEqual(['fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma']);
+    expect(problems(text)).toEqual(['fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash']);
   });
 
   it('a close enum value gets a hint', () => {
     const text = yaml(...MINIMAL, '    balancer: ewm');
     expect(problems(text)).toEqual([
-      "fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma (did you mean 'ewma'?)",
+      "fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash (did you mean 'ewma'?)",
     ]);
   });
 
@@ -297,7 +297,7 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
     expect(problems(text)).toEqual([
       "fairway.yaml:1:9 listen: invalid listen address ':99999': port 99999 is out of range 0-65535",
       "fairway.yaml:2:10 workers: must be a positive integer or auto (got 'many')",
-      'fairway.yaml:5:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma',
+      'fairway.yaml:5:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash',
       "fairway.yaml:7:9 pools.api.upstreams[0]: URL 'ftp://127.0.0.1:3001' must start with http:// or https://",
       'fairway.yaml:9:17 pools.api.retry.attempts: must be an integer from 1 to 10 (got 11)',
       "fairway.yaml:10:15 pools.api.retry.budget: percentage '120%' must be between 0% and 100%",
@@ -323,7 +323,7 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
       '  - pool: a',
     );
     expect(problems(text)).toEqual([
-      'fairway.yaml:4:15 pools.a.balancer: must be one of round-robin, random, least-connections, ewma',
+      'fairway.yaml:4:15 pools.a.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash',
       'fairway.yaml:10:16 pools.b.healthCheck.timeout: must be shorter than interval (1s)',
     ]);
   });
@@ -445,7 +445,7 @@ describe('parseConfigText: every problem as file:line:col path: message', () => 
         line: 6,
         column: 15,
         path: 'pools.api.balancer',
-        message: 'must be one of round-robin, random, least-connections, ewma',
+        message: 'must be one of round-robin, random, least-connections, ewma, consistent-hash',
       },
     ]);
   });
@@ -479,7 +479,7 @@ describe('overrides from flags', () => {
     expect(problems(text, { overrides: { listen: ['8080'], admin: 'localhost' } })).toEqual([
       `<flags> listen[0]: invalid listen address '8080': missing port (use "host:port", ":port" or "[::1]:port")`,
       `<flags> admin.listen: invalid listen address 'localhost': missing port (use "host:port", ":port" or "[::1]:port")`,
-      'fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma',
+      'fairway.yaml:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash',
     ]);
   });
 });
@@ -497,7 +497,7 @@ describe('loadConfigFile', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, yaml(...MINIMAL, '    balancer: fastest'));
     expect(errorOf(() => loadConfigFile(file, { env: {} })).format()).toBe(
-      `${file}:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma`,
+      `${file}:6:15 pools.api.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash`,
     );
   });
 
@@ -542,7 +542,7 @@ describe('buildConfig', () => {
     expect(err.issues.every((i) => i.file === null && i.line === null && i.column === null)).toBe(true);
     expect(err.format().split('\n')).toEqual([
       `<flags> listen[0]: invalid listen address 'nope': missing port (use "host:port", ":port" or "[::1]:port")`,
-      '<flags> pools.default.balancer: must be one of round-robin, random, least-connections, ewma',
+      '<flags> pools.default.balancer: must be one of round-robin, random, least-connections, ewma, consistent-hash',
       "<flags> pools.default.upstreams[0]: URL 'http://127.0.0.1:1/x' must not have a path (/x); each request's own path is forwarded",
     ]);
   });

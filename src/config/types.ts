@@ -2,7 +2,7 @@
 // Units are resolved (…Ms, …Bytes), shorthands expanded and pool values inherited from the
 // top level. Nothing outside src/config/ ever sees the raw YAML shape.
 
-export const BALANCER_NAMES = ['round-robin', 'random', 'least-connections', 'ewma'] as const;
+export const BALANCER_NAMES = ['round-robin', 'random', 'least-connections', 'ewma', 'consistent-hash'] as const;
 export type BalancerName = (typeof BALANCER_NAMES)[number];
 
 /** A host and port as written ("0.0.0.0:8080", ":8080" → host "0.0.0.0", "[::1]:80" → host "::1"). */

@@ -2,7 +2,7 @@
 // the start/finish bookkeeping of every attempt. Health checkers and passive detection set
 // flags on upstreams and call `rebuild()`; `pick()` never asks about health.
 
-import type { Balancer } from '../balancer/types.ts';
+import { NO_KEY, type Balancer } from '../balancer/types.ts';
 import type { Logger } from '../observability/log.ts';
 import type { PoolConfig } from '../config/types.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -65,18 +65,19 @@ export class Pool {
     }
     this.members = members;
     this.nextReadmitAt = nextReadmitAt;
-    this.balancer.update(members);
+    this.balancer.update(members, this.upstreams);
     this.onMembersChanged?.(this);
   }
 
   /**
    * Hot path. Picks an upstream not in `tried` when one is selectable. `undefined` means no
    * upstream is available: answer 503 at once. Ejections that have run out are re-admitted
-   * here (one comparison per call) rather than by a timer per upstream.
+   * here (one comparison per call) rather than by a timer per upstream. `key`: the request's
+   * hash key for consistent-hash pools (balancer/hash-key.ts), else NO_KEY.
    */
-  pick(tried: readonly Upstream[] | null, nowMs: number): Upstream | undefined {
+  pick(tried: readonly Upstream[] | null, nowMs: number, key: number = NO_KEY): Upstream | undefined {
     if (nowMs >= this.nextReadmitAt) this.readmitExpired(nowMs);
-    return this.balancer.pick(tried);
+    return this.balancer.pick(tried, key);
   }
 
   /** Ends every ejection whose time is up. */
