@@ -56,7 +56,7 @@ async function main(opts: BenchOptions): Promise<number> {
   const total =
     (sel.micro ? p.micro.length : 0) +
     (sel.targets.length > 0 ? countRuns(p, sel.targets) : 0) +
-    (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios) / BALANCERS.length * scenarioBalancers.length : 0);
+    (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios, scenarioBalancers) : 0);
   let done = 0;
   const width = String(total).length;
   const elapsed = (): number => (performance.now() - started) / 1000;

@@ -7,7 +7,7 @@ import type { MicroRun, PickFigure } from '../lib/micro.ts';
 import type { Profile, ScenarioName } from '../lib/options.ts';
 import { fix, int, median, minMax, ratio, usAsMs } from '../lib/stats.ts';
 import type { ProfileResult } from './profile.ts';
-import { SCENARIO_TEXT, type ScenarioRow } from './scenarios.ts';
+import { HOT_KEY, SCENARIO_TEXT, survivorSplit, type ScenarioRow } from './scenarios.ts';
 import type { Sample, ThroughputResult } from './throughput.ts';
 
 export interface BenchResults {
@@ -183,15 +183,18 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
   if (rs.length === 0) return '';
   const sc = p.scenario;
   const killed = name === 'killed-upstream';
+  const hot = name === 'hot-key';
   const dur = killed ? sc.killMeasureS : sc.measureS;
   const lines = [
     `### ${name}: ${SCENARIO_TEXT[name]}`,
     '',
-    `Open loop: ${sc.rate} req/s at a constant rate (one request every ${(1000 / sc.rate).toFixed(2)} ms, latency counted from the scheduled send time) over up to ${sc.connections} connections, ${sc.warmS} s warm-up, ${dur} s measured${killed ? `, upstream c SIGKILLed at t = ${sc.killAtS} s` : ''}; one run per balancer, each on a fresh Fairway. Shares are from the upstreams' own counters over the measured run.${name === 'failing-upstream' ? ' The upstream set is shared across balancers; whether Fairway ejects c (5 consecutive failures) during warm-up is a matter of chance at 20 %, and decides its share.' : ''}`,
+    `Open loop: ${sc.rate} req/s at a constant rate (one request every ${(1000 / sc.rate).toFixed(2)} ms, latency counted from the scheduled send time) over up to ${sc.connections} connections, ${sc.warmS} s warm-up, ${dur} s measured${killed ? `, upstream c SIGKILLed at t = ${sc.killAtS} s` : ''}; one run per balancer, each on a fresh Fairway. Shares are from the upstreams' own counters over the measured run.${name === 'failing-upstream' ? ' The upstream set is shared across balancers; whether Fairway ejects c (5 consecutive failures) during warm-up is a matter of chance at 20 %, and decides its share.' : ''}${killed ? ' "Survivors a : b" is how a and b split the measured run; "EWMA at the end" is each survivor\'s estimate in /status after it (the ewma row).' : ''}${hot ? ` Key header \`${HOT_KEY.header}\`: "hot" on ${HOT_KEY.hotShare * 100} % of requests, else one of ${HOT_KEY.count.toLocaleString('en-US')} keys. Without bounded loads the hot key's upstream takes its half plus a third of the rest (≈ 67 %); with loadFactor 125 % its in-flight stays within 1.25 × the mean, so the overflow goes to the key's next upstream.` : ''} Fairway's consistent-hash targets key on \`${HOT_KEY.header}\`; in the other scenarios its requests carry one of ${HOT_KEY.count.toLocaleString('en-US')} keys.`,
     '',
   ];
   const rrP99 = rs.find((r) => r.balancer === 'round-robin')?.result?.latencyUs.p99 ?? null;
   const head = ['balancer', 'req/s', 'share a', 'share b', 'share c', 'p50 ms', 'p99 ms', 'p99 × round-robin', 'p99.9 ms', 'client-visible failures', 'Fairway retries', 'c answered 503', 'c at the end (Fairway /status)'];
+  if (killed) head.push('survivors a : b', 'EWMA at the end a / b ms');
+  if (hot) head.push('largest share');
   const body = rs.map((r) => {
     const res = r.result;
     const sh = (i: number): string => {
@@ -201,7 +204,7 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
       return pct(s.share);
     };
     const c = r.shares?.[2];
-    return [
+    const row = [
       r.balancer,
       res === null ? `failed: ${r.error?.split('\n')[0] ?? ''}` : int(res.rps),
       sh(0),
@@ -216,6 +219,16 @@ function scenarioSection(name: ScenarioName, rows: readonly ScenarioRow[], p: Pr
       name === 'failing-upstream' && c !== undefined && !Number.isNaN(c.failed) ? String(c.failed) : '–',
       r.cState ?? '–',
     ];
+    if (killed) {
+      const split = survivorSplit(r);
+      const e = r.ewmaMs;
+      row.push(
+        split === null ? '–' : `${(split * 100).toFixed(0)} : ${((1 - split) * 100).toFixed(0)}`,
+        e === null || (e[0] == null && e[1] == null) ? '–' : `${e[0]?.toFixed(2) ?? '–'} / ${e[1]?.toFixed(2) ?? '–'}`,
+      );
+    }
+    if (hot) row.push(r.shares === null ? '–' : pct(Math.max(...r.shares.map((x) => x.share))));
+    return row;
   });
   lines.push(table(head, body));
   return lines.join('\n');
@@ -291,7 +304,7 @@ export function renderMarkdown(r: BenchResults, svgName: string | null): string 
     out.push('');
     out.push('Three upstreams behind Fairway (sidecar form, defaults: 3 attempts, 20 % retry budget, passive ejection, no active health checks). Latency from the load generator\'s µs histogram, 2xx only.');
     out.push('');
-    for (const name of ['slow-upstream', 'failing-upstream', 'killed-upstream'] as const) {
+    for (const name of ['slow-upstream', 'failing-upstream', 'killed-upstream', 'hot-key'] as const) {
       const s = scenarioSection(name, r.scenarios, p);
       if (s !== '') out.push(s, '');
     }

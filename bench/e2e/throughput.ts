@@ -8,6 +8,7 @@ import { runToEnd } from '../lib/procs.ts';
 import type { Profile, Workload } from '../lib/options.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
 import {
+  BENCH_KEY_HEADER,
   directTarget,
   peerMissing,
   startFairway,
@@ -137,6 +138,8 @@ async function measure(t: Target, w: Workload, repeat: number, warmupS: number, 
     timeoutS: 10,
     pids,
     probes: [],
+    // consistent-hash hashes this header; one key for the whole run (bounded loads spread it).
+    ...(t.name === 'fairway-consistent-hash' ? { headers: { [BENCH_KEY_HEADER]: 'bench' } } : {}),
   };
   const { result, error } = await runLoad(spec);
   const sample: Sample = { target: t.name, workload: w.name, repeat, warmupS, result, error, cpuUsPerReq: null, cpuPct: null, upstreamCpuUsPerReq: null, loadCpuPct: null, othersCpuPct: null };

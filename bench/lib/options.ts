@@ -22,7 +22,7 @@ export const WORKLOADS: readonly Workload[] = [
   { name: '16 KiB × 256 conns', bytes: 16384, connections: 256, path: '/bytes/16384' },
 ];
 
-export const SCENARIOS = ['slow-upstream', 'failing-upstream', 'killed-upstream'] as const;
+export const SCENARIOS = ['slow-upstream', 'failing-upstream', 'killed-upstream', 'hot-key'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Profile {
@@ -108,7 +108,8 @@ export const USAGE = `npm run bench [-- FLAGS]
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
   --only LIST       comma-separated (or repeated): micro | e2e | peers | scenarios, a target
                     (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, http-proxy-3,
-                    fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
+                    fastify-http-proxy, fairway-consistent-hash) or a scenario (slow-upstream,
+                    failing-upstream, killed-upstream, hot-key)
   --repeats N       interleaved repeats of the throughput matrix
   --duration S      measured seconds per throughput run
   --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list where its CPU goes

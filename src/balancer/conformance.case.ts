@@ -69,6 +69,46 @@ export class Driver {
   }
 }
 
+/**
+ * Open-loop traffic with the driver's injected clock: a request every `gapMs`, the r-th held for
+ * `latency(u, r)` ms and then finished with `ok(u, n)` (n: that member's n-th finish), in time
+ * order. Returns picks per member over the last `measured` requests. Ends with nothing in
+ * flight.
+ */
+export function openLoop(
+  d: Driver,
+  members: readonly Upstream[],
+  requests: number,
+  measured: number,
+  latency: (u: Upstream, r: number) => number,
+  ok: (u: Upstream, n: number) => boolean,
+  gapMs = 1,
+): number[] {
+  const counts = members.map(() => 0);
+  const finishes = members.map(() => 0);
+  const held: { u: Upstream; end: number; at: number }[] = [];
+  const finishDue = (until: number): void => {
+    held.sort((x, y) => x.end - y.end);
+    const now = d.nowMs;
+    while (held.length > 0 && held[0]!.end <= until) {
+      const h = held.shift()!;
+      d.nowMs = h.end;
+      d.finish(h.u, h.end - h.at, ok(h.u, finishes[members.indexOf(h.u)]!++));
+    }
+    d.nowMs = now;
+  };
+  for (let r = 0; r < requests; r++) {
+    finishDue(d.nowMs);
+    const u = d.pick(null)!;
+    if (r >= requests - measured) counts[members.indexOf(u)]!++;
+    d.start(u);
+    held.push({ u, end: d.nowMs + latency(u, r), at: d.nowMs });
+    d.nowMs += gapMs;
+  }
+  finishDue(Infinity);
+  return counts;
+}
+
 function opts(seed: number): BalancerOptions {
   return { rng: seededRng(seed), decayMs: 10_000 };
 }

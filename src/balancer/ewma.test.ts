@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../util/rng.ts';
 import type { Upstream } from '../pool/upstream.ts';
-import { Driver, makeUpstreams, runConformance } from './conformance.case.ts';
+import { Driver, makeUpstreams, openLoop, runConformance } from './conformance.case.ts';
 import { DEFAULT_RTT_MS, EwmaBalancer, FAILURE_FACTOR } from './ewma.ts';
 
 runConformance('ewma', (opts) => new EwmaBalancer(opts));
@@ -263,5 +263,51 @@ describe('ewma: pick() reads cost exactly as the formula (no-exp comparison, tab
         expect(Math.abs(seen[i]! / N - expected[i]!)).toBeLessThan(5 * sigma + 1e-4);
       }
     }
+  });
+});
+
+describe('ewma: two survivors (why killed-upstream showed ~70/30)', () => {
+  /** ~1 ms answers with ±0.3 ms jitter, one request per ms: the killed-upstream scenario's shape. */
+  const steady = (rng: () => number) => () => 0.8 + rng() * 0.6;
+
+  it('split evenly after one of three leaves, when their latencies are steady', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const [a, b] = members as [Upstream, Upstream, Upstream];
+    const bal = make(31);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    const lat = steady(seededRng(32));
+    openLoop(d, members, 5_000, 1, lat, () => true);
+    bal.update([a, b]); // c killed: ejected by the pool
+    const c = openLoop(d, [a, b], 10_000, 10_000, lat, () => true);
+    expect(Math.abs(c[0]! / 10_000 - 0.5)).toBeLessThan(0.06);
+  });
+
+  it('one 20 ms outlier takes a ~1 ms upstream out for about τ·ln(20 / (2 × 1.1)) ≈ 22 s, then it comes back', () => {
+    const members = makeUpstreams([1, 1]);
+    const [a] = members as [Upstream, Upstream];
+    const bal = make(33);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    const jitter = steady(seededRng(34));
+    let outlierDue = false;
+    const lat = (u: Upstream): number => {
+      if (outlierDue && u === a) {
+        outlierDue = false;
+        return 20;
+      }
+      return jitter();
+    };
+    const before = openLoop(d, members, 5_000, 5_000, lat, () => true);
+    expect(Math.abs(before[0]! / 5_000 - 0.5)).toBeLessThan(0.06);
+    outlierDue = true; // a's next answer takes 20 ms
+    // Peak EWMA: the 20 ms sample replaces a's estimate; while it is over twice b's, a loses
+    // every comparison (b's `inflight + 1` is at most 2 at this load), and with no traffic it
+    // only decays with τ = 10 s. A 3 s window in that span reads as 0/100, later ones ~40/60.
+    const out = openLoop(d, members, 20_000, 20_000, lat, () => true);
+    expect(out[0]! / 20_000).toBeLessThan(0.02);
+    openLoop(d, members, 30_000, 1, lat, () => true);
+    const back = openLoop(d, members, 20_000, 20_000, lat, () => true);
+    expect(Math.abs(back[0]! / 20_000 - 0.5)).toBeLessThan(0.06);
   });
 });

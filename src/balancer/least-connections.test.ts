@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../util/rng.ts';
 import type { Upstream } from '../pool/upstream.ts';
-import { Driver, makeUpstreams, runConformance } from './conformance.case.ts';
+import { Driver, makeUpstreams, openLoop, runConformance } from './conformance.case.ts';
 import { EXACT_SCAN_MAX, LeastConnectionsBalancer } from './least-connections.ts';
 
 runConformance('least-connections', (opts) => new LeastConnectionsBalancer(opts));
@@ -109,44 +109,6 @@ describe(`least-connections: power of two choices above ${EXACT_SCAN_MAX} member
   });
 });
 
-/**
- * Open-loop traffic with an injected clock: a request every `gapMs`, each held for
- * `latency(u)` ms and then finished with `ok(u, n)` (n: that member's n-th finish). Returns picks
- * per member over the last `measured` requests.
- */
-function openLoop(
-  bal: LeastConnectionsBalancer,
-  members: readonly Upstream[],
-  requests: number,
-  measured: number,
-  latency: (u: Upstream) => number,
-  ok: (u: Upstream, n: number) => boolean,
-  gapMs = 1,
-): number[] {
-  const d = new Driver(bal, 0);
-  const counts = members.map(() => 0);
-  const finishes = members.map(() => 0);
-  const held: { u: Upstream; end: number; at: number }[] = [];
-  for (let r = 0; r < requests; r++) {
-    held.sort((x, y) => x.end - y.end);
-    while (held.length > 0 && held[0]!.end <= d.nowMs) {
-      const h = held.shift()!;
-      const now = d.nowMs;
-      d.nowMs = h.end;
-      const i = members.indexOf(h.u);
-      d.finish(h.u, h.end - h.at, ok(h.u, finishes[i]!++));
-      d.nowMs = now;
-    }
-    const u = d.pick(null)!;
-    if (r >= requests - measured) counts[members.indexOf(u)]!++;
-    d.start(u);
-    held.push({ u, end: d.nowMs + latency(u), at: d.nowMs });
-    d.nowMs += gapMs;
-  }
-  for (const h of held) d.finish(h.u, latency(h.u), true);
-  return counts;
-}
-
 describe('least-connections: failures count (a fast 503 does not attract traffic)', () => {
   for (const [label, size] of [['exact scan', 3], ['power of two choices', 12]] as const) {
     it(`an upstream that always fails fast gets little traffic, not the most (${label})`, () => {
@@ -156,7 +118,7 @@ describe('least-connections: failures count (a fast 503 does not attract traffic
       bal.update(members);
       // Healthy members answer in 4 ms, the failing one in 1 ms: at 1 request per ms the fast
       // one is the least loaded most of the time.
-      const c = openLoop(bal, members, 30_000, 20_000, (u) => (u === failing ? 1 : 4), (u) => u !== failing, 1);
+      const c = openLoop(new Driver(bal, 0), members, 30_000, 20_000, (u) => (u === failing ? 1 : 4), (u) => u !== failing, 1);
       const share = c[size - 1]! / 20_000;
       expect(share).toBeLessThan(0.2 / size);
     });
@@ -167,7 +129,7 @@ describe('least-connections: failures count (a fast 503 does not attract traffic
     const [a, b, c] = members as [Upstream, Upstream, Upstream];
     const bal = new LeastConnectionsBalancer(opts(12));
     bal.update(members);
-    const counts = openLoop(bal, members, 30_000, 20_000, () => 2, (u, n) => u !== c || n % 5 !== 0, 1);
+    const counts = openLoop(new Driver(bal, 0), members, 30_000, 20_000, () => 2, (u, n) => u !== c || n % 5 !== 0, 1);
     expect(counts[2]! / 20_000).toBeLessThan(0.12);
     expect(Math.abs(counts[0]! - counts[1]!) / 20_000).toBeLessThan(0.05);
     expect(a.inflight + b.inflight + c.inflight).toBe(0);
@@ -178,10 +140,12 @@ describe('least-connections: failures count (a fast 503 does not attract traffic
     const c = members[2]!;
     const bal = new LeastConnectionsBalancer(opts(13));
     bal.update(members);
+    const d = new Driver(bal, 0);
     let failing = true;
-    openLoop(bal, members, 5_000, 1, (u) => (u === c ? 1 : 3), (u) => !failing || u !== c, 1);
+    openLoop(d, members, 5_000, 1, (u) => (u === c ? 1 : 3), (u) => !failing || u !== c, 1);
+    expect(bal.penaltyOf(c)).toBeGreaterThan(0.5);
     failing = false;
-    const after = openLoop(bal, members, 20_000, 10_000, () => 3, () => true, 1);
+    const after = openLoop(d, members, 20_000, 10_000, () => 3, () => true, 1);
     expect(after[2]! / 10_000).toBeGreaterThan(0.25);
   });
 });

@@ -15,7 +15,7 @@
 import type { Upstream } from '../pool/upstream.ts';
 import { RANGE, type FastRng } from './fast-rng.ts';
 import { wasTried } from './types.ts';
-import { WeightedSampler } from './weighted-sampler.ts';
+import { WeightedSampler, aliasDraw } from './weighted-sampler.ts';
 
 /** Draws for an untried candidate, or for a second one distinct from the first. */
 export const CANDIDATE_DRAWS = 4;
@@ -47,6 +47,9 @@ export class TwoChoices {
   /** Ordered pairs by weight (PAIRS mode); pairOf[k] = i << 8 | j. */
   private readonly pairs: WeightedSampler;
   private pairOf: Int32Array;
+  /** The members' alias table (sampler.aliasTable) and the pairs' (PAIRS mode), for draw(). */
+  private table: Float64Array;
+  private pairTable: Float64Array;
   /** The candidates of the last draw: [0] first drawn (wins ties), [1] second. */
   readonly pair: Int32Array;
 
@@ -57,6 +60,8 @@ export class TwoChoices {
     this.mode = UNIFORM;
     this.pairs = new WeightedSampler(rng);
     this.pairOf = new Int32Array(0);
+    this.table = new Float64Array(0);
+    this.pairTable = new Float64Array(0);
     this.pair = new Int32Array(2);
   }
 
@@ -64,6 +69,7 @@ export class TwoChoices {
   reset(weights: Float64Array, n: number): void {
     this.n = n;
     this.mode = this.sampler.isUniform ? UNIFORM : n <= PAIR_TABLE_MAX ? PAIRS : WEIGHTED;
+    this.table = this.sampler.aliasTable;
     if (this.mode !== PAIRS) return;
     let total = 0;
     for (let i = 0; i < n; i++) total += weights[i]!;
@@ -79,6 +85,7 @@ export class TwoChoices {
       }
     }
     this.pairs.reset(pairWeights, count);
+    this.pairTable = this.pairs.aliasTable;
   }
 
   /**
@@ -98,14 +105,15 @@ export class TwoChoices {
       j = i + 1 + ((this.rng.next() * (n - 1) * INV_RANGE) | 0);
       j -= n & -+(j >= n);
     } else if (this.mode === PAIRS) {
-      const p = this.pairOf[this.pairs.draw()]!;
+      const pairOf = this.pairOf;
+      const p = pairOf[aliasDraw(this.pairTable, pairOf.length, this.rng.next())]!;
       i = p >> 8;
       j = p & 255;
     } else {
-      const sampler = this.sampler;
-      i = sampler.draw();
+      const table = this.table;
+      i = aliasDraw(table, n, this.rng.next());
       let r = 0;
-      do j = sampler.draw();
+      do j = aliasDraw(table, n, this.rng.next());
       while (r++ < CANDIDATE_DRAWS && j === i);
     }
     this.pair[0] = i;

@@ -33,6 +33,11 @@ export class WeightedSampler {
     return this.n;
   }
 
+  /** The interleaved alias table (aliasDraw()); empty when uniform. */
+  get aliasTable(): Float64Array {
+    return this.table;
+  }
+
   /** True when the last reset() saw equal weights (draws are uniform). */
   get isUniform(): boolean {
     return this.uniform;
