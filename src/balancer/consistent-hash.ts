@@ -64,6 +64,8 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
   private inflight: number;
   /** Key shares by slot, computed on demand (keyShare()); null after an update. */
   private shares: Float64Array | null;
+  /** Bounded loads on (loadFactor not null): pick() reads in-flight counts. */
+  private readonly isBounded: boolean;
   /** Rings built so far: tests and the bench check that a health change builds none. */
   builds: number;
 
@@ -79,6 +81,7 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
     this.state = new Float64Array(2);
     const factor = opts.loadFactor === undefined ? DEFAULT_LOAD_FACTOR : opts.loadFactor;
     this.state[LOAD_FACTOR] = factor === null ? Infinity : factor;
+    this.isBounded = factor !== null;
     this.inflight = 0;
     this.shares = null;
     this.builds = 0;
@@ -118,31 +121,21 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
     if (key < 0) return this.pickByWeight(tried);
     if (this.members.length === 0) return undefined;
     const ring = this.ring;
-    const size = ring.size;
-    const owners = ring.owners;
-    const placed = this.placed;
-    const selectable = this.selectable;
-    const weights = this.placedWeights;
+    const k = key & KEY_MASK;
     const hasTried = tried !== null && tried.length > 0;
     // Cap per unit of weight; Infinity (loads off) makes every cap Infinity.
     const perWeightCap = (this.state[LOAD_FACTOR]! * (this.inflight + 1)) / this.state[MEMBER_WEIGHT]!;
-    const steps = size < MAX_WALK ? size : MAX_WALK;
-    let p = ring.find(key & KEY_MASK);
-    let untried = -1;
-    for (let s = 0; s < steps; s++) {
-      const slot = owners[p]!;
-      if (selectable[slot] !== 0) {
-        const u = placed[slot]!;
-        if (!hasTried || !wasTried(tried, u)) {
-          if (u.inflight < Math.ceil(perWeightCap * weights[slot]!)) return u;
-          if (untried < 0) untried = slot;
-        }
+    // The usual case: the key's own upstream, one table read away (see HashRing).
+    const entry = ring.table[k >>> ring.tableShift]!;
+    if ((k & ring.offsetMask) <= entry >>> 16) {
+      const first = entry & 0xffff;
+      if (this.selectable[first] !== 0) {
+        const u = this.placed[first]!;
+        if ((!hasTried || !wasTried(tried, u)) && (!this.isBounded || u.inflight < Math.ceil(perWeightCap * this.placedWeights[first]!))) return u;
       }
-      p = p + 1 === size ? 0 : p + 1;
     }
-    return untried >= 0 ? placed[untried] : this.pickByWeight(tried);
+    return this.walk(tried, ring.find(k), perWeightCap);
   }
-
   /** Counts the attempt in the pool's in-flight (bounded loads). O(1). */
   onStart(_u: Upstream, _nowMs: number): void {
     this.inflight++;
@@ -168,6 +161,40 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
   /** Bytes held by the ring (for the bench). */
   get ringBytes(): number {
     return this.ring.bytes;
+  }
+
+  /** Points on the ring (for the bench). */
+  get ringPoints(): number {
+    return this.ring.size;
+  }
+
+  /**
+   * pick()'s walk when the key's own upstream is skipped: clockwise from point `p` to the first
+   * member that is selectable, untried and under its cap. O(MAX_WALK) at most.
+   */
+  private walk(tried: readonly Upstream[] | null, p: number, perWeightCap: number): Upstream | undefined {
+    const ring = this.ring;
+    const size = ring.size;
+    const owners = ring.owners;
+    const placed = this.placed;
+    const selectable = this.selectable;
+    const weights = this.placedWeights;
+    const hasTried = tried !== null && tried.length > 0;
+    const bounded = this.isBounded;
+    const steps = size < MAX_WALK ? size : MAX_WALK;
+    let untried = -1;
+    for (let s = 0; s < steps; s++) {
+      const slot = owners[p]!;
+      if (selectable[slot] !== 0) {
+        const u = placed[slot]!;
+        if (!hasTried || !wasTried(tried, u)) {
+          if (!bounded || u.inflight < Math.ceil(perWeightCap * weights[slot]!)) return u;
+          if (untried < 0) untried = slot;
+        }
+      }
+      p = p + 1 === size ? 0 : p + 1;
+    }
+    return untried >= 0 ? placed[untried] : this.pickByWeight(tried);
   }
 
   /** Builds the ring over `set`; `from` is the `all` it came from (null: compact, over the members). */

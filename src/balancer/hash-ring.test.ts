@@ -23,6 +23,23 @@ describe('hash-ring', () => {
     expect(ring.find(0)).toBe(0);
   });
 
+  it('its key table agrees with find() wherever it answers, and answers for most keys', () => {
+    for (const [n, perWeight] of [[3, 1024], [40, 64], [500, 3]] as const) {
+      const ring = new HashRing(origins(n), new Float64Array(n).fill(1), perWeight);
+      const rng = seededRng(n);
+      let answered = 0;
+      const N = 20_000;
+      for (let i = 0; i < N; i++) {
+        const key = Math.floor(rng() * 2 ** 30);
+        const entry = ring.table[key >>> ring.tableShift]!;
+        if ((key & ring.offsetMask) > entry >>> 16) continue;
+        answered++;
+        expect(entry & 0xffff).toBe(ring.owners[ring.find(key)]);
+      }
+      expect(answered / N).toBeGreaterThan(0.75);
+    }
+  });
+
   it('gives each member points in proportion to weight, none for weight 0', () => {
     const ring = new HashRing(origins(3), new Float64Array([1, 0, 3]), 100);
     const c = [0, 0, 0];
