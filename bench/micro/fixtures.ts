@@ -3,7 +3,6 @@
 // printing.
 
 import { createBalancer } from '../../src/balancer/index.ts';
-import { mix30 } from '../../src/balancer/hash-key.ts';
 import type { Balancer, BalancerName } from '../../src/balancer/types.ts';
 import { Upstream } from '../../src/pool/upstream.ts';
 import { defaultRng, seededRng } from '../../src/util/rng.ts';
@@ -41,7 +40,8 @@ export function makeBalancer(name: BalancerName, members: readonly Upstream[], s
 /** Distinct request keys the harness cycles through (consistent-hash reads them; the rest ignore them). */
 export const KEY_COUNT = 1 << 16;
 const KEYS = new Int32Array(KEY_COUNT);
-for (let i = 0; i < KEY_COUNT; i++) KEYS[i] = mix30(i + 1);
+const keyRng = seededRng(7);
+for (let i = 0; i < KEY_COUNT; i++) KEYS[i] = Math.floor(keyRng() * 2 ** 30);
 
 /**
  * Drives one balancer like the pool: each `step()` picks, starts the attempt, and finishes the

@@ -3,6 +3,9 @@ import { seededRng } from '../util/rng.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import { Driver, makeUpstreams, openLoop, runConformance } from './conformance.case.ts';
 import { DEFAULT_RTT_MS, EwmaBalancer, FAILURE_FACTOR } from './ewma.ts';
+import { FastRng } from './fast-rng.ts';
+import { TwoChoices } from './two-choices.ts';
+import { WeightedSampler } from './weighted-sampler.ts';
 
 runConformance('ewma', (opts) => new EwmaBalancer(opts));
 
@@ -310,4 +313,33 @@ describe('ewma: two survivors (why killed-upstream showed ~70/30)', () => {
     const back = openLoop(d, members, 20_000, 20_000, lat, () => true);
     expect(Math.abs(back[0]! / 20_000 - 0.5)).toBeLessThan(0.06);
   });
+});
+
+describe('ewma: pick() draws its candidates exactly as TwoChoices.draw() does (its hand-inlined copy)', () => {
+  for (const weights of [[1, 1], [1, 3], [1, 1, 1], [5, 1, 1, 2, 7], Array.from({ length: 40 }, () => 1), Array.from({ length: 40 }, (_, i) => 1 + (i % 5))]) {
+    it(`same candidates, same winner, pick after pick [${weights.length} members, ${new Set(weights).size > 1 ? 'mixed' : 'equal'}]`, () => {
+      const members = makeUpstreams(weights);
+      // Equal estimates, distinct loads: the winner of any pair is known.
+      members.forEach((u, i) => {
+        u.ewmaMs = 10;
+        u.ewmaAt = 0;
+        u.inflight = (i * 7) % 11;
+      });
+      const bal = new EwmaBalancer({ rng: seededRng(77), decayMs: 10_000 });
+      bal.update(members);
+      const rng = new FastRng(seededRng(77));
+      const sampler = new WeightedSampler(rng);
+      const w = new Float64Array(weights);
+      sampler.reset(w, w.length);
+      const choices = new TwoChoices(rng, sampler);
+      choices.reset(w, w.length);
+      const cost = (u: Upstream) => (u.inflight + 1) / u.weight;
+      for (let k = 0; k < 5_000; k++) {
+        choices.draw();
+        const a = members[choices.pair[0]!]!;
+        const b = members[choices.pair[1]!]!;
+        expect(bal.pick(null)).toBe(cost(b) < cost(a) ? b : a);
+      }
+    });
+  }
 });

@@ -17,14 +17,17 @@ import type { Upstream } from '../pool/upstream.ts';
 import { EwmaCost } from './ewma-cost.ts';
 import type * as Cost from './ewma-cost.ts';
 import { TwoChoices, PAIR_READY, SCAN_UNTRIED } from './two-choices.ts';
+import type * as Choices from './two-choices.ts';
+import { RANGE } from './fast-rng.ts';
 import { wasTried, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
 import { WeightedMembers } from './weighted-members.ts';
+import { aliasDraw } from './weighted-sampler.ts';
 
 export { DEFAULT_DECAY_MS, DEFAULT_RTT_MS, FAILURE_FACTOR, PENALTY_CAP } from './ewma-cost.ts';
 
-// ewma-cost.ts's slots and floors, as literals typed by its own: a constant imported from
-// another module is a load in V8's optimised code, not a constant, and that cost pick() 4–15 ns
-// (measured); the types make a mismatch a compile error.
+// ewma-cost.ts's slots and floors and two-choices.ts's modes, as literals typed by their own: a
+// constant imported from another module is a load in V8's optimised code, not a constant, and
+// that cost pick() 4–15 ns (measured); the types make a mismatch a compile error.
 const NOW: typeof Cost.NOW = 0;
 const TYPICAL: typeof Cost.TYPICAL = 1;
 const INV_TAU: typeof Cost.INV_TAU = 2;
@@ -33,6 +36,11 @@ const EST: typeof Cost.EST = 0;
 const AT: typeof Cost.AT = 1;
 const MIN_MS: typeof Cost.MIN_MS = 1e-6;
 const FLOOR_SAFE_MS: typeof Cost.FLOOR_SAFE_MS = 1e-2;
+const UNIFORM: typeof Choices.UNIFORM = 0;
+const CANDIDATE_DRAWS: typeof Choices.CANDIDATE_DRAWS = 4;
+const PAIRS: typeof Choices.PAIRS = 1;
+/** FastRng draw → [0, 1). */
+const INV_RANGE = 1 / RANGE;
 
 /**
  * Peak EWMA with power-of-two-choices. pick O(1) (O(n·k) fallback when tried members hold
@@ -103,15 +111,36 @@ export class EwmaBalancer extends WeightedMembers implements Balancer {
     if (n === 0) return undefined;
     if (n === 1) return members[0];
     const choices = this.choices;
+    let i: number;
+    let j: number;
     if (tried !== null && tried.length > 0) {
       const k = choices.drawUntried(members, tried);
       if (k === SCAN_UNTRIED) return members[this.cheapestUntried(tried)];
       if (k !== PAIR_READY) return members[k];
+      i = choices.pair[0]!;
+      j = choices.pair[1]!;
+    } else if (n === 2) {
+      // TwoChoices.draw(), by hand: called, even inlined by V8, it cost pick() 1–8 ns (measured
+      // in bench/micro/pick.bench.ts), and pick() must not get slower. Same draws, same order:
+      // ewma.test.ts checks this copy against draw().
+      i = this.rng.next() & 1;
+      j = 1 - i;
+    } else if (choices.mode === UNIFORM) {
+      i = (this.rng.next() * n * INV_RANGE) | 0;
+      j = i + 1 + ((this.rng.next() * (n - 1) * INV_RANGE) | 0);
+      j -= n & -+(j >= n);
+    } else if (choices.mode === PAIRS) {
+      const pairOf = choices.pairOf;
+      const p = pairOf[aliasDraw(choices.pairTable, pairOf.length, this.rng.next())]!;
+      i = p >> 8;
+      j = p & 255;
     } else {
-      choices.draw();
+      const table = choices.table;
+      i = aliasDraw(table, n, this.rng.next());
+      let r = 0;
+      do j = aliasDraw(table, n, this.rng.next());
+      while (r++ < CANDIDATE_DRAWS && j === i);
     }
-    const i = choices.pair[0]!;
-    const j = choices.pair[1]!;
 
     const ea = this.estimates[i]!;
     const eb = this.estimates[j]!;

@@ -25,9 +25,9 @@ export const PAIR_READY = -1;
 export const SCAN_UNTRIED = -2;
 
 /** How draw() picks its two candidates (TwoChoices.mode). */
-const UNIFORM = 0;
-const PAIRS = 1;
-const WEIGHTED = 2;
+export const UNIFORM = 0;
+export const PAIRS = 1;
+export const WEIGHTED = 2;
 /** Largest pool drawn from a table of ordered pairs (PAIRS): 16 members, 240 pairs. */
 const PAIR_TABLE_MAX = 16;
 /** FastRng draw → [0, 1). */
@@ -42,14 +42,15 @@ export class TwoChoices {
   /** Members by weight; the owner resets it (with the same weights) before reset(). */
   private readonly sampler: WeightedSampler;
   private n: number;
+  // The draw tables below are public for ewma's pick(), which draws from them inline (see there).
   /** UNIFORM, PAIRS or WEIGHTED. */
-  private mode: number;
+  mode: number;
   /** Ordered pairs by weight (PAIRS mode); pairOf[k] = i << 8 | j. */
   private readonly pairs: WeightedSampler;
-  private pairOf: Int32Array;
+  pairOf: Int32Array;
   /** The members' alias table (sampler.aliasTable) and the pairs' (PAIRS mode), for draw(). */
-  private table: Float64Array;
-  private pairTable: Float64Array;
+  table: Float64Array;
+  pairTable: Float64Array;
   /** The candidates of the last draw: [0] first drawn (wins ties), [1] second. */
   readonly pair: Int32Array;
 
