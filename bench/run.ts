@@ -22,7 +22,7 @@ import { describeVersions } from './lib/versions.ts';
 const RESULTS_DIR = path.join(REPO_DIR, 'bench', 'results');
 const MICRO_TIMEOUT_MS = 180_000;
 /** Rough wall time of each micro script (for the estimate only). */
-const MICRO_EST_S: Record<string, number> = { 'pick.bench.ts': 45, 'pick-alloc.ts': 13 };
+const MICRO_EST_S: Record<string, number> = { 'pick.bench.ts': 55, 'pick-alloc.ts': 16, 'hash-ring.bench.ts': 25, 'hash-key.bench.ts': 10 };
 
 function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): number {
   let s = 0;

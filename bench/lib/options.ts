@@ -56,6 +56,8 @@ const PROFILES: Record<Mode, Profile> = {
     micro: [
       { script: 'pick.bench.ts', args: [] },
       { script: 'pick-alloc.ts', args: [] },
+      { script: 'hash-ring.bench.ts', args: [] },
+      { script: 'hash-key.bench.ts', args: [] },
     ],
     workloads: [...WORKLOADS],
     repeats: 3,
