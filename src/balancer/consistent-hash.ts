@@ -40,7 +40,7 @@ const LOAD_FACTOR = 1;
 
 /**
  * Consistent hashing on a ring with bounded loads. pick O(1) expected (O(MAX_WALK) worst),
- * onStart/onFinish O(1), none allocates; update() O(n) for a health change, O(P log P) when the
+ * onStart/onFinish O(1), none allocates; update() O(n) for a health change, O(P) when the
  * configured set or a weight changes (P ≤ 2^20 points).
  */
 export class ConsistentHashBalancer extends WeightedMembers implements Balancer {
@@ -90,7 +90,7 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
   /**
    * Off the hot path. Rebuilds the ring when `all` or a weight changed (or the selectable share
    * crossed COMPACT_BELOW), else only the selectable bitmap; and the random draw table for
-   * requests without a key. `all` defaults to `members`. O(n), O(P log P) with a rebuild.
+   * requests without a key. `all` defaults to `members`. O(n), O(P) with a rebuild.
    */
   override update(members: readonly Upstream[], all: readonly Upstream[] = members): void {
     super.update(members);
@@ -123,19 +123,18 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
     const ring = this.ring;
     const k = key & KEY_MASK;
     const hasTried = tried !== null && tried.length > 0;
-    // Cap per unit of weight; Infinity (loads off) makes every cap Infinity.
-    const perWeightCap = (this.state[LOAD_FACTOR]! * (this.inflight + 1)) / this.state[MEMBER_WEIGHT]!;
     // The usual case: the key's own upstream, one table read away (see HashRing).
     const entry = ring.table[k >>> ring.tableShift]!;
     if ((k & ring.offsetMask) <= entry >>> 16) {
       const first = entry & 0xffff;
       if (this.selectable[first] !== 0) {
         const u = this.placed[first]!;
-        if ((!hasTried || !wasTried(tried, u)) && (!this.isBounded || u.inflight < Math.ceil(perWeightCap * this.placedWeights[first]!))) return u;
+        if ((!hasTried || !wasTried(tried, u)) && (!this.isBounded || u.inflight < this.capOf(first))) return u;
       }
     }
-    return this.walk(tried, ring.find(k), perWeightCap);
+    return this.walk(tried, ring.find(k));
   }
+
   /** Counts the attempt in the pool's in-flight (bounded loads). O(1). */
   onStart(_u: Upstream, _nowMs: number): void {
     this.inflight++;
@@ -169,16 +168,24 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
   }
 
   /**
-   * pick()'s walk when the key's own upstream is skipped: clockwise from point `p` to the first
-   * member that is selectable, untried and under its cap. O(MAX_WALK) at most.
+   * The bounded-loads cap of the upstream in `slot`: ⌈loadFactor × (pool in-flight + 1) ×
+   * weight / Σ member weight⌉ (Infinity when off). O(1).
    */
-  private walk(tried: readonly Upstream[] | null, p: number, perWeightCap: number): Upstream | undefined {
+  private capOf(slot: number): number {
+    return Math.ceil((this.state[LOAD_FACTOR]! * (this.inflight + 1) * this.placedWeights[slot]!) / this.state[MEMBER_WEIGHT]!);
+  }
+
+  /**
+   * pick()'s walk when the key's own upstream is skipped: clockwise from point `p` to the first
+   * member that is selectable, untried and under its cap. O(MAX_WALK) at most. Takes no double
+   * argument: one passed to a call V8 does not inline would be boxed.
+   */
+  private walk(tried: readonly Upstream[] | null, p: number): Upstream | undefined {
     const ring = this.ring;
     const size = ring.size;
     const owners = ring.owners;
     const placed = this.placed;
     const selectable = this.selectable;
-    const weights = this.placedWeights;
     const hasTried = tried !== null && tried.length > 0;
     const bounded = this.isBounded;
     const steps = size < MAX_WALK ? size : MAX_WALK;
@@ -188,7 +195,7 @@ export class ConsistentHashBalancer extends WeightedMembers implements Balancer 
       if (selectable[slot] !== 0) {
         const u = placed[slot]!;
         if (!hasTried || !wasTried(tried, u)) {
-          if (!bounded || u.inflight < Math.ceil(perWeightCap * weights[slot]!)) return u;
+          if (!bounded || u.inflight < this.capOf(slot)) return u;
           if (untried < 0) untried = slot;
         }
       }

@@ -28,10 +28,15 @@ export const PENALTY_CAP = 32;
 const PENALTY_FLOOR = 1e-3;
 /** t0 moves to now once it is this far behind (e^(30·τ/τ) ≈ 1e13: far from overflow). */
 const REBASE_MS = 30 * PENALTY_DECAY_MS;
+/** factor() is recomputed once the clock has moved this far (it then changes by < 1.6 %). */
+const FACTOR_STEP_MS = PENALTY_DECAY_MS / 64;
 /** Slots of FailurePenalty.state. */
 const NOW = 0;
 const T0 = 1;
 const ACTIVE_UNTIL = 2;
+/** factor()'s last value and the clock time it was computed for. */
+const FACTOR = 3;
+const FACTOR_AT = 4;
 
 /** Fading failure penalties by member slot. record() O(1) (O(n) when rebasing), factor() O(1). */
 export class FailurePenalty {
@@ -47,7 +52,8 @@ export class FailurePenalty {
   constructor() {
     this.q = new Float64Array(0);
     this.slotOf = new Map();
-    this.state = new Float64Array(3);
+    this.state = new Float64Array(5);
+    this.state[FACTOR_AT] = -Infinity;
   }
 
   /** Off the hot path: re-slots for a new member list, keeping each upstream's penalty. O(n). */
@@ -86,12 +92,18 @@ export class FailurePenalty {
 
   /**
    * The multiplier that turns q[slot] into the penalty at the latest time seen: 0 when every
-   * penalty has faded (no Math.exp then). Hot path: O(1), allocates nothing.
+   * penalty has faded. Math.exp runs at most once per FACTOR_STEP_MS of clock (a value up to
+   * 1.6 % stale is fine for a penalty that fades over seconds). Hot path: O(1), allocates nothing.
    */
   factor(): number {
     const state = this.state;
     const now = state[NOW]!;
-    return now < state[ACTIVE_UNTIL]! ? Math.exp((state[T0]! - now) / PENALTY_DECAY_MS) : 0;
+    if (now >= state[ACTIVE_UNTIL]!) return 0;
+    if (now - state[FACTOR_AT]! >= FACTOR_STEP_MS) {
+      state[FACTOR] = Math.exp((state[T0]! - now) / PENALTY_DECAY_MS);
+      state[FACTOR_AT] = now;
+    }
+    return state[FACTOR]!;
   }
 
   /** q by slot, as of the last update(): pick() reads q[i] × factor(). */
@@ -110,5 +122,6 @@ export class FailurePenalty {
     const shrink = Math.exp((this.state[T0]! - now) / PENALTY_DECAY_MS);
     for (let i = 0; i < this.q.length; i++) this.q[i] = this.q[i]! * shrink;
     this.state[T0] = now;
+    this.state[FACTOR_AT] = -Infinity;
   }
 }
