@@ -8,8 +8,9 @@
 //   mixes its low bits poorly for keys that differ in the last character, like user-1, user-2),
 //   folded to 30 bits. ~0.75 ns per character on this machine (27 ns for a 36-character UUID;
 //   a whole extraction 20–110 ns by source: bench/micro/hash-key.bench.ts); murmur3-style
-//   2-units-per-step mixing measured the same. 30 bits, not 32: a value below 2^30 is a Smi in V8, so passing
-//   it through calls that are not inlined (pool.pick → balancer.pick) never boxes a number.
+//   2-units-per-step mixing measured the same. 30 bits, not 32: a value below 2^30 is a Smi in
+//   V8, so passing it through calls that are not inlined (pool.pick → balancer.pick) never
+//   boxes a number.
 // - No allocation beyond what the request already holds: the cookie header and the query
 //   string are walked in place (no split, no substring, no URLSearchParams); header names are
 //   compared case-insensitively character by character.
