@@ -30,7 +30,7 @@ const RESULTS_DIR = path.join(REPO_DIR, 'bench', 'results');
 const tempDirs = new Set<string>();
 const MICRO_TIMEOUT_MS = 180_000;
 /** Rough wall time of each micro script (for the estimate only). */
-const MICRO_EST_S: Record<string, number> = { 'pick.bench.ts': 45, 'pick-alloc.ts': 13 };
+const MICRO_EST_S: Record<string, number> = { 'pick.bench.ts': 55, 'pick-alloc.ts': 16, 'hash-ring.bench.ts': 25, 'hash-key.bench.ts': 10 };
 
 function estimateS(p: Profile, sel: Selection, scenarioBalancers: number): number {
   let s = 0;
@@ -74,7 +74,7 @@ async function main(opts: BenchOptions): Promise<number> {
     floor.steps +
     (sel.micro ? p.micro.length : 0) +
     (sel.targets.length > 0 ? countRuns(p, sel.targets) : 0) +
-    (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios) / BALANCERS.length * scenarioBalancers.length : 0) +
+    (sel.scenarios.length > 0 ? countScenarioRuns(sel.scenarios, scenarioBalancers) : 0) +
     (sel.tls ? countTlsRuns(tlsConfig) : 0);
   let done = 0;
   const width = String(total).length;

@@ -372,7 +372,7 @@ export class Runtime {
     for (const pc of config.pools.values()) {
       const expanded = expandPool(pc, (e) => watches.get(e)?.addresses() ?? []);
       const upstreams = this.registry.upstreamsFor(expanded, nextEntries);
-      const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs });
+      const balancer = createBalancer(pc.balancer, { rng: this.rng, decayMs: pc.ewmaDecayMs, loadFactor: pc.hash?.loadFactor ?? null });
       // The pool keeps the configured entries (names, not addresses): a DNS change expands them again.
       const pool = new Pool(pc, upstreams, balancer, this.clock);
       pools.set(pc.name, pool);

@@ -20,6 +20,17 @@ export interface LoadSpec {
   probes: string[];
   /** SIGKILL this pid `atS` seconds into the measured run. */
   kill?: { pid: number; atS: number };
+  /** Headers sent with every request (e.g. a consistent-hash key). */
+  headers?: Record<string, string>;
+  /** Open loop only: a key header that varies per request (the hot-key scenario). */
+  keys?: KeySpec;
+}
+
+/** Per-request keys: `hot` with probability `hotShare`, else one of `count` others at random. */
+export interface KeySpec {
+  header: string;
+  hotShare: number;
+  count: number;
 }
 
 export interface LoadResult {

@@ -39,6 +39,7 @@ function run(spec: LoadSpec, seconds: number, onResponse?: (status: number, ms: 
         timeout: spec.timeoutS,
         sampleInt: 250,
         ...(spec.rate === undefined ? {} : { overallRate: spec.rate }),
+        ...(spec.headers === undefined ? {} : { headers: spec.headers }),
       },
       (err, r) => (err === null ? resolve(r) : reject(err)),
     );
@@ -61,7 +62,7 @@ interface Driven {
 async function driver(spec: LoadSpec): Promise<{ run: (s: number, onResponse: (status: number, ms: number) => void) => Promise<Driven>; close: () => Promise<void> }> {
   if (spec.open === true) {
     if (spec.rate === undefined) throw new Error('open loop needs a rate');
-    const ol = openLoop(spec.url, spec.rate, spec.connections, spec.timeoutS);
+    const ol = openLoop(spec.url, spec.rate, spec.connections, spec.timeoutS, { headers: spec.headers, keys: spec.keys });
     if (spec.warmupS > 0) await ol.run(spec.warmupS);
     return {
       run: async (seconds, onResponse) => {

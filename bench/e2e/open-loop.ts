@@ -3,6 +3,7 @@
 // connection's per-second quota at the top of every second: bursts that distort what a balancer sees.
 
 import { Pool } from 'undici';
+import type { KeySpec } from './load-types.ts';
 
 export interface OpenLoopCounts {
   /** Status code → responses. */
@@ -18,8 +19,14 @@ export interface OpenLoop {
   close(): Promise<void>;
 }
 
+/** What every request carries: fixed headers, and a per-request key header. */
+export interface OpenLoopHeaders {
+  headers?: Record<string, string> | undefined;
+  keys?: KeySpec | undefined;
+}
+
 /** An open-loop driver against `url` (origin + path) at `rate` req/s over at most `connections`. */
-export function openLoop(url: string, rate: number, connections: number, timeoutS: number): OpenLoop {
+export function openLoop(url: string, rate: number, connections: number, timeoutS: number, extra: OpenLoopHeaders = {}): OpenLoop {
   const u = new URL(url);
   const path = `${u.pathname}${u.search}`;
   const pool = new Pool(u.origin, { connections, pipelining: 1, headersTimeout: timeoutS * 1000, bodyTimeout: timeoutS * 1000 });
@@ -30,7 +37,7 @@ export function openLoop(url: string, rate: number, connections: number, timeout
     const pending = new Set<Promise<void>>();
     const one = async (scheduled: number): Promise<void> => {
       try {
-        const r = await pool.request({ path, method: 'GET', signal: AbortSignal.timeout(timeoutS * 1000) });
+        const r = await pool.request({ path, method: 'GET', headers: headersFor(extra), signal: AbortSignal.timeout(timeoutS * 1000) });
         await r.body.dump({ limit: Infinity });
         const ms = performance.now() - scheduled;
         const k = String(r.statusCode);
@@ -68,4 +75,12 @@ export function openLoop(url: string, rate: number, connections: number, timeout
   }
 
   return { run, close: () => pool.close() };
+}
+
+/** One request's headers: the fixed ones plus, with `keys`, "hot" or a random other key. */
+function headersFor(extra: OpenLoopHeaders): Record<string, string> {
+  const k = extra.keys;
+  if (k === undefined) return extra.headers ?? {};
+  const key = Math.random() < k.hotShare ? 'hot' : `key-${Math.floor(Math.random() * k.count)}`;
+  return { ...extra.headers, [k.header]: key };
 }

@@ -10,6 +10,7 @@ import type { Variant } from '../lib/variants.ts';
 import type { Profile, Workload } from '../lib/options.ts';
 import type { LoadResult, LoadSpec } from './load-types.ts';
 import {
+  BENCH_KEY_HEADER,
   directTarget,
   peerMissing,
   startFairway,
@@ -183,6 +184,8 @@ async function measure(t: Target, w: Workload, repeat: number, warmupS: number, 
     timeoutS: 10,
     pids,
     probes: [],
+    // consistent-hash hashes this header; one key for the whole run (bounded loads spread it).
+    ...(t.name === 'fairway-consistent-hash' ? { headers: { [BENCH_KEY_HEADER]: 'bench' } } : {}),
   };
   const { result, error } = await runLoad(spec);
   const sample: Sample = { target: t.name, workload: w.name, repeat, warmupS, result, error, cpuUsPerReq: null, cpuPct: null, sysCpuUsPerReq: null, faultsPerReq: null, upstreamCpuUsPerReq: null, loadCpuPct: null, othersCpuPct: null };

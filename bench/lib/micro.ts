@@ -40,7 +40,7 @@ export interface PickFigure {
   cells: number;
 }
 
-const BALANCER_ROW = /^(round-robin|random|least-connections|ewma)\s/;
+const BALANCER_ROW = /^(round-robin|random|least-connections|ewma|consistent-hash)\s/;
 
 /** Worst p50 per balancer over the rows of one pick.bench table (cells "8.6 ns (12.2 ns)"). */
 function worstCells(lines: readonly string[], source: string): PickFigure[] {

@@ -23,7 +23,7 @@ export const WORKLOADS: readonly Workload[] = [
   { name: '16 KiB × 256 conns', bytes: 16384, connections: 256, path: '/bytes/16384' },
 ];
 
-export const SCENARIOS = ['slow-upstream', 'failing-upstream', 'killed-upstream'] as const;
+export const SCENARIOS = ['slow-upstream', 'failing-upstream', 'killed-upstream', 'hot-key'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Profile {
@@ -62,6 +62,8 @@ const PROFILES: Record<Mode, Profile> = {
     micro: [
       { script: 'pick.bench.ts', args: [] },
       { script: 'pick-alloc.ts', args: [] },
+      { script: 'hash-ring.bench.ts', args: [] },
+      { script: 'hash-key.bench.ts', args: [] },
     ],
     workloads: [...WORKLOADS],
     repeats: 3,
@@ -128,8 +130,9 @@ export const USAGE = `npm run bench [-- FLAGS]
   --smoke           ≈15 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
   --only LIST       comma-separated (or repeated): micro | tls | e2e | peers | scenarios | conn-scale,
-                    a target (direct, fairway, fairway-ewma, haproxy, nginx, undici-dispatch, relay,
-                    http-proxy-3, fastify-http-proxy) or a scenario (slow-upstream, failing-upstream, killed-upstream)
+                    a target (direct, fairway, fairway-ewma, fairway-consistent-hash, haproxy, nginx,
+                    undici-dispatch, relay, http-proxy-3, fastify-http-proxy) or a scenario
+                    (slow-upstream, failing-upstream, killed-upstream, hot-key)
   --repeats N       interleaved repeats of the throughput matrix
   --duration S      measured seconds per throughput run
   --profile         also CPU-profile Fairway (round-robin, 13 B × 50) and list where its CPU goes

@@ -37,6 +37,12 @@ export function makeBalancer(name: BalancerName, members: readonly Upstream[], s
   return b;
 }
 
+/** Distinct request keys the harness cycles through (consistent-hash reads them; the rest ignore them). */
+export const KEY_COUNT = 1 << 16;
+const KEYS = new Int32Array(KEY_COUNT);
+const keyRng = seededRng(7);
+for (let i = 0; i < KEY_COUNT; i++) KEYS[i] = Math.floor(keyRng() * 2 ** 30);
+
 /**
  * Drives one balancer like the pool: each `step()` picks, starts the attempt, and finishes the
  * one started IN_FLIGHT steps ago (latency by member, 1 in 64 a failure). Allocates nothing.
@@ -47,6 +53,7 @@ export class Traffic {
   private head: number;
   private nowMs: number;
   private count: number;
+  private keyAt: number;
 
   constructor(balancer: Balancer, members: readonly Upstream[]) {
     this.balancer = balancer;
@@ -55,6 +62,7 @@ export class Traffic {
     this.head = 0;
     this.nowMs = 1_000;
     this.count = 0;
+    this.keyAt = 0;
     // Fill the window so every step() finishes exactly one attempt.
     for (let i = 0; i < IN_FLIGHT; i++) this.begin(i);
   }
@@ -82,10 +90,10 @@ export class Traffic {
    * pick() alone (no onStart/onFinish): what the "pick() ≤ 50 ns" target measures, and how
    * pick-alloc.ts tells pick()'s allocations from the feedback hooks'. Balancer state holds
    * still meanwhile (except round-robin's cursor): in-flight counts and estimates stay as the
-   * last step() left them.
+   * last step() left them. Each call takes the next of KEY_COUNT keys.
    */
   pickOnly(): number {
-    const u = this.balancer.pick(null);
+    const u = this.balancer.pick(null, this.nextKey());
     if (u === undefined) throw new Error('no member');
     return u.id;
   }
@@ -99,8 +107,14 @@ export class Traffic {
     }
   }
 
+  /** The next key, cycling (kept a small integer: never boxed). */
+  private nextKey(): number {
+    this.keyAt = (this.keyAt + 1) & (KEY_COUNT - 1);
+    return KEYS[this.keyAt]!;
+  }
+
   private begin(slot: number): void {
-    const u = this.balancer.pick(null);
+    const u = this.balancer.pick(null, this.nextKey());
     if (u === undefined) throw new Error('no member');
     u.inflight++;
     this.balancer.onStart(u, this.nowMs);

@@ -4,7 +4,8 @@
 // Allocation is pick-alloc.ts's question.
 //
 // Two figures per cell, because they answer different questions: "pick() alone" is the
-// target as the issue writes it (≤ 50 ns at every size up to 10 000); "pick + onStart +
+// target as the issues write it (≤ 50 ns at every size up to 10 000; consistent-hash ≤ 100 ns,
+// with a key per pick from the harness's 65 536); "pick + onStart +
 // onFinish" is what the pool pays per attempt. pick() alone is timed after warmUpSteps()
 // simulated requests, so least-connections sees load and ewma reads measured, decaying
 // estimates, not the never-measured members of a fresh pool.
@@ -16,6 +17,8 @@
 //
 // Run: npx node bench/micro/pick.bench.ts [--crossover] [--filter=REGEXP]
 //   --filter matches "<balancer> <weights> <size>", "update <balancer> <size>", "lc-<mode> mixed <size>"
+// consistent-hash's update() row is a health change (same configured set: no ring rebuild);
+// its ring build is hash-ring.bench.ts's question.
 
 import { fullGc } from './expose-gc.ts';
 import { getHeapStatistics } from 'node:v8';
@@ -39,8 +42,9 @@ const HOT_CPU_NS = 400e6;
 const hot = () => ({ gc: false, min_cpu_time: HOT_CPU_NS, batch_threshold: Infinity, warmup_threshold: Infinity });
 /** update() allocates: sampled per call, with the heap it grows by. */
 const rebuildOpts = () => ({ gc: false, min_cpu_time: 150e6, heap: heapNow });
-/** The target for pick() alone (ns, p50). */
+/** The target for pick() alone (ns, p50): 50, and 100 for consistent-hash (its issue's figure). */
 const TARGET_NS = 50;
+const targetOf = (name: BalancerName): number => (name === 'consistent-hash' ? 100 : TARGET_NS);
 
 function heapNow(): number {
   const h = getHeapStatistics();
@@ -134,9 +138,9 @@ const worst = balancerNames.flatMap((n) => {
   return w === undefined ? [] : [`${n} ${fmt(w)}`];
 });
 if (worst.length > 0) {
-  const missed = balancerNames.filter((n) => (worstAlone(n) ?? 0) > TARGET_NS);
+  const missed = balancerNames.filter((n) => (worstAlone(n) ?? 0) > targetOf(n));
   console.log(
-    `pick() alone, worst p50 over sizes and weights: ${worst.join(', ')}; target ≤ ${TARGET_NS} ns: ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`}`,
+    `pick() alone, worst p50 over sizes and weights: ${worst.join(', ')}; target ≤ ${TARGET_NS} ns (consistent-hash ≤ 100 ns): ${missed.length === 0 ? 'met' : `missed by ${missed.join(', ')}`}`,
   );
 }
 
@@ -157,7 +161,7 @@ for (const name of balancerNames) {
   console.log(`${name.padEnd(18)} ${cells.map((c) => c.padEnd(34)).join('')}`);
 }
 
-console.log(`\npick() alone, per call after warm-up traffic (target ≤ ${TARGET_NS} ns), p50 (avg)`);
+console.log(`\npick() alone, per call after warm-up traffic (target ≤ ${TARGET_NS} ns; consistent-hash ≤ 100 ns), p50 (avg)`);
 console.log(header);
 table(alone, balancerNames);
 

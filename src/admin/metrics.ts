@@ -10,7 +10,7 @@ import type { Clock } from '../util/clock.ts';
 import { displayOrigin } from '../util/origin.ts';
 import { trafficShares } from './explain.ts';
 import { writeDnsMetrics, type DnsNameStats } from '../discovery/dns.ts';
-import { decayedEwmaMs } from './status.ts';
+import { decayedEstimateMs } from '../balancer/ewma-cost.ts';
 
 /** The content type Prometheus expects for the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -260,7 +260,7 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   w.family('fairway_upstream_ewma_seconds', 'gauge', 'Peak-EWMA latency estimate decayed to now, as the ewma balancer sees it (ewma pools only; 0 = not measured).');
   for (const r of rows) {
     if (r.pool.config.balancer !== 'ewma') continue;
-    w.sample('fairway_upstream_ewma_seconds', r.labels, (decayedEwmaMs(r.u, r.pool, now) ?? 0) / 1000);
+    w.sample('fairway_upstream_ewma_seconds', r.labels, decayedEstimateMs(r.u, now, r.pool.config.ewmaDecayMs) / 1000);
   }
   w.family('fairway_upstream_traffic_share', 'gauge', "Fraction of the pool's tries the upstream got over the last 60 s (absent while the pool had none).");
   for (const p of pools) {

@@ -12,8 +12,7 @@ import { displayOrigin } from '../util/origin.ts';
 import { packageVersion } from '../version.ts';
 import { balancingFigures, poolTraffic, type BalancingFigures, type RecentTraffic, type TrafficSeries, type UpstreamTraffic } from './explain.ts';
 
-/** EWMA decay time constant used when a pool's config gives none (the balancer's default). */
-const DEFAULT_EWMA_DECAY_MS = 10_000;
+import { decayedEstimateMs } from '../balancer/ewma-cost.ts';
 
 /** What /status reads; `Runtime` satisfies it, tests pass plain objects. */
 export interface StatusSource {
@@ -108,13 +107,12 @@ export interface Status {
 }
 
 /**
- * `u.ewmaMs` decayed from `u.ewmaAt` to `nowMs` with the pool's time constant, the same
- * formula the ewma balancer applies on read; null when never measured.
+ * `u`'s EWMA estimate at `nowMs` with the pool's time constant, exactly as the ewma balancer
+ * reads it (balancer/ewma-cost.ts); null when never measured.
  */
 export function decayedEwmaMs(u: Upstream, pool: Pool, nowMs: number): number | null {
-  if (!(u.ewmaMs > 0)) return null;
-  const tau = pool.config.ewmaDecayMs > 0 ? pool.config.ewmaDecayMs : DEFAULT_EWMA_DECAY_MS;
-  return nowMs > u.ewmaAt ? u.ewmaMs * Math.exp((u.ewmaAt - nowMs) / tau) : u.ewmaMs;
+  const ms = decayedEstimateMs(u, nowMs, pool.config.ewmaDecayMs);
+  return ms > 0 ? ms : null;
 }
 
 function round3(v: number): number {

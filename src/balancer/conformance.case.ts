@@ -4,9 +4,17 @@
 import { describe, expect, it } from 'vitest';
 import { Upstream, UpstreamFlag } from '../pool/upstream.ts';
 import { seededRng } from '../util/rng.ts';
-import type { Balancer, BalancerName, BalancerOptions } from './types.ts';
+import { NO_KEY, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
 
 export type MakeBalancer = (opts: BalancerOptions) => Balancer;
+
+/** How runConformance drives a balancer beyond the contract's defaults. */
+export interface ConformanceOptions {
+  /** The key of the i-th pick (default: every pick NO_KEY). */
+  keyOf?: (i: number) => number;
+  /** Suffix for the describe() title, to tell two runs of one balancer apart. */
+  label?: string;
+}
 
 /** Balancers that shape traffic by load or latency: exact weight shares are not expected. */
 const SHAPES_BY_LOAD: readonly BalancerName[] = ['least-connections', 'ewma'];
@@ -30,9 +38,17 @@ export function selectable(all: readonly Upstream[]): Upstream[] {
 export class Driver {
   readonly balancer: Balancer;
   nowMs: number;
-  constructor(balancer: Balancer, nowMs = 1_000) {
+  private readonly keyOf: (i: number) => number;
+  private picks: number;
+  constructor(balancer: Balancer, nowMs = 1_000, keyOf: (i: number) => number = () => NO_KEY) {
     this.balancer = balancer;
     this.nowMs = nowMs;
+    this.keyOf = keyOf;
+    this.picks = 0;
+  }
+  /** balancer.pick with the next key. */
+  pick(tried: readonly Upstream[] | null = null): Upstream | undefined {
+    return this.balancer.pick(tried, this.keyOf(this.picks++));
   }
   start(u: Upstream): void {
     u.inflight++;
@@ -44,13 +60,53 @@ export class Driver {
   }
   /** pick + start + finish at once (no concurrency); returns the pick. */
   oneShot(latencyMs = 5, tried: readonly Upstream[] | null = null): Upstream {
-    const u = this.balancer.pick(tried);
+    const u = this.pick(tried);
     if (u === undefined) throw new Error('pick returned undefined');
     this.start(u);
     this.nowMs += latencyMs;
     this.finish(u, latencyMs);
     return u;
   }
+}
+
+/**
+ * Open-loop traffic with the driver's injected clock: a request every `gapMs`, the r-th held for
+ * `latency(u, r)` ms and then finished with `ok(u, n)` (n: that member's n-th finish), in time
+ * order. Returns picks per member over the last `measured` requests. Ends with nothing in
+ * flight.
+ */
+export function openLoop(
+  d: Driver,
+  members: readonly Upstream[],
+  requests: number,
+  measured: number,
+  latency: (u: Upstream, r: number) => number,
+  ok: (u: Upstream, n: number) => boolean,
+  gapMs = 1,
+): number[] {
+  const counts = members.map(() => 0);
+  const finishes = members.map(() => 0);
+  const held: { u: Upstream; end: number; at: number }[] = [];
+  const finishDue = (until: number): void => {
+    held.sort((x, y) => x.end - y.end);
+    const now = d.nowMs;
+    while (held.length > 0 && held[0]!.end <= until) {
+      const h = held.shift()!;
+      d.nowMs = h.end;
+      d.finish(h.u, h.end - h.at, ok(h.u, finishes[members.indexOf(h.u)]!++));
+    }
+    d.nowMs = now;
+  };
+  for (let r = 0; r < requests; r++) {
+    finishDue(d.nowMs);
+    const u = d.pick(null)!;
+    if (r >= requests - measured) counts[members.indexOf(u)]!++;
+    d.start(u);
+    held.push({ u, end: d.nowMs + latency(u, r), at: d.nowMs });
+    d.nowMs += gapMs;
+  }
+  finishDue(Infinity);
+  return counts;
 }
 
 function opts(seed: number): BalancerOptions {
@@ -64,31 +120,36 @@ function counts(picks: readonly Upstream[]): Map<Upstream, number> {
 }
 
 /** Runs the Balancer contract against `makeBalancer` inside a vitest `describe`. */
-export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): void {
+export function runConformance(name: BalancerName, makeBalancer: MakeBalancer, options: ConformanceOptions = {}): void {
   const shapesByLoad = SHAPES_BY_LOAD.includes(name);
+  const keyOf = options.keyOf;
+  /** A driver for `b` with the run's keys. */
+  const drive = (b: Balancer): Driver => new Driver(b, 1_000, keyOf);
 
-  describe(`${name}: Balancer conformance`, () => {
+  describe(`${name}${options.label === undefined ? '' : ` (${options.label})`}: Balancer conformance`, () => {
     it('has the name it is registered under', () => {
       expect(makeBalancer(opts(1)).name).toBe(name);
     });
 
     it('returns undefined with no members, before and after update()', () => {
       const b = makeBalancer(opts(1));
-      expect(b.pick(null)).toBeUndefined();
+      const d = drive(b);
+      expect(d.pick(null)).toBeUndefined();
       b.update([]);
-      expect(b.pick(null)).toBeUndefined();
-      expect(b.pick([])).toBeUndefined();
+      expect(d.pick(null)).toBeUndefined();
+      expect(d.pick([])).toBeUndefined();
       b.update(makeUpstreams([1, 2]));
       b.update([]);
-      expect(b.pick(null)).toBeUndefined();
+      expect(d.pick(null)).toBeUndefined();
     });
 
     it('always returns the only member, even when it was tried', () => {
       const b = makeBalancer(opts(2));
       const [a] = makeUpstreams([3]);
       b.update([a!]);
-      expect(b.pick(null)).toBe(a);
-      expect(b.pick([a!])).toBe(a);
+      const d = drive(b);
+      expect(d.pick(null)).toBe(a);
+      expect(d.pick([a!])).toBe(a);
     });
 
     for (const size of [3, 40, 300]) {
@@ -106,8 +167,9 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
         const members = selectable(all);
         expect(members).toHaveLength(size);
         const b = makeBalancer(opts(3));
-        b.update(members);
-        const d = new Driver(b);
+        // As the pool does: the selectable members, and every configured upstream.
+        b.update(members, all);
+        const d = drive(b);
         const allowed = new Set(members);
         for (let i = 0; i < 3_000; i++) {
           const u = d.oneShot(1 + (i % 7));
@@ -121,11 +183,11 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
       const members = makeUpstreams([1, 2, 3, 4]);
       const b = makeBalancer(opts(4));
       b.update(members);
-      const d = new Driver(b);
+      const d = drive(b);
       for (let mask = 1; mask < 15; mask++) {
         const tried = members.filter((_, i) => mask & (1 << i));
         for (let k = 0; k < 100; k++) {
-          const u = b.pick(tried);
+          const u = d.pick(tried);
           expect(u).toBeDefined();
           if (tried.includes(u!)) throw new Error(`picked tried ${u!.origin} (mask ${mask})`);
           d.start(u!);
@@ -138,7 +200,8 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
       const members = makeUpstreams([1, 2, 3]);
       const b = makeBalancer(opts(5));
       b.update(members);
-      for (let k = 0; k < 50; k++) expect(members).toContain(b.pick(members));
+      const d = drive(b);
+      for (let k = 0; k < 50; k++) expect(members).toContain(d.pick(members));
     });
 
     it('ignores tried entries that are not members', () => {
@@ -146,8 +209,9 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
       const strangers = makeUpstreams([1, 1], 5001);
       const b = makeBalancer(opts(6));
       b.update(members);
-      for (let k = 0; k < 50; k++) expect(members).toContain(b.pick(strangers));
-      expect(b.pick([members[0]!, ...strangers])).toBe(members[1]);
+      const d = drive(b);
+      for (let k = 0; k < 50; k++) expect(members).toContain(d.pick(strangers));
+      expect(d.pick([members[0]!, ...strangers])).toBe(members[1]);
     });
 
     it('finds the one untried member of a large pool even when tried ones hold most weight', () => {
@@ -156,11 +220,12 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
       const members = makeUpstreams(weights);
       const b = makeBalancer(opts(7));
       b.update(members);
+      const d = drive(b);
       const allButLast = members.slice(0, 299);
-      for (let k = 0; k < 20; k++) expect(b.pick(allButLast)).toBe(members[299]);
+      for (let k = 0; k < 20; k++) expect(d.pick(allButLast)).toBe(members[299]);
       // Three heavy tried members (a retry's worth) are avoided too.
       const heavy = members.slice(0, 3);
-      for (let k = 0; k < 500; k++) expect(heavy).not.toContain(b.pick(heavy));
+      for (let k = 0; k < 500; k++) expect(heavy).not.toContain(d.pick(heavy));
     });
 
     if (!shapesByLoad) {
@@ -168,7 +233,7 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
         const members = makeUpstreams([1, 2, 3, 4]);
         const b = makeBalancer(opts(8));
         b.update(members);
-        const d = new Driver(b);
+        const d = drive(b);
         const picks: Upstream[] = [];
         const N = 40_000;
         for (let i = 0; i < N; i++) picks.push(d.oneShot());
@@ -182,7 +247,7 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
         const members = makeUpstreams(weights);
         const b = makeBalancer(opts(9));
         b.update(members);
-        const d = new Driver(b);
+        const d = drive(b);
         let heavy = 0;
         const N = 40_000;
         for (let i = 0; i < N; i++) if (d.oneShot().weight === 3) heavy++;
@@ -193,12 +258,12 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
         const members = makeUpstreams([1, 2, 3, 4]);
         const b = makeBalancer(opts(8));
         b.update(members);
-        const d = new Driver(b);
+        const d = drive(b);
         const held: Upstream[] = [];
         const seen = new Set<Upstream>();
         // Keep a few requests in flight so load, not only weight, decides.
         for (let i = 0; i < 4_000; i++) {
-          const u = b.pick(null)!;
+          const u = d.pick(null)!;
           seen.add(u);
           d.start(u);
           held.push(u);
@@ -214,10 +279,10 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
       const [a, b, c, e] = makeUpstreams([2, 1, 1, 3]) as [Upstream, Upstream, Upstream, Upstream];
       const bal = makeBalancer(opts(10));
       bal.update([a, b, c]);
-      const d = new Driver(bal);
+      const d = drive(bal);
       const held: Upstream[] = [];
       for (let i = 0; i < 30; i++) {
-        const u = bal.pick(null)!;
+        const u = d.pick(null)!;
         d.start(u);
         held.push(u);
       }
@@ -241,14 +306,14 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
       const members = makeUpstreams([1, 3, 2, 1, 5, 1]);
       const bal = makeBalancer(opts(11));
       bal.update(members);
-      const d = new Driver(bal);
+      const d = drive(bal);
       const rng = seededRng(99);
       const held: Upstream[] = [];
       for (let i = 0; i < 5_000; i++) {
         d.nowMs += rng() * 3;
         if (held.length === 0 || (held.length < 40 && rng() < 0.55)) {
           const tried = rng() < 0.1 ? [members[(rng() * members.length) | 0]!] : null;
-          const u = bal.pick(tried);
+          const u = d.pick(tried);
           expect(u).toBeDefined();
           d.start(u!);
           held.push(u!);
@@ -269,7 +334,7 @@ export function runConformance(name: BalancerName, makeBalancer: MakeBalancer): 
         const members = makeUpstreams([5, 1, 1, 2, 7]);
         const bal = makeBalancer(opts(12));
         bal.update(members);
-        const d = new Driver(bal);
+        const d = drive(bal);
         const out: string[] = [];
         for (let i = 0; i < 200; i++) out.push(d.oneShot(1 + (i % 5)).origin);
         return out;

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../util/rng.ts';
 import type { Upstream } from '../pool/upstream.ts';
-import { Driver, makeUpstreams, runConformance } from './conformance.case.ts';
+import { Driver, makeUpstreams, openLoop, runConformance } from './conformance.case.ts';
 import { DEFAULT_RTT_MS, EwmaBalancer, FAILURE_FACTOR } from './ewma.ts';
+import { FastRng } from './fast-rng.ts';
+import { TwoChoices } from './two-choices.ts';
+import { WeightedSampler } from './weighted-sampler.ts';
 
 runConformance('ewma', (opts) => new EwmaBalancer(opts));
 
@@ -32,7 +35,7 @@ function traffic(
         held.splice(k--, 1);
       }
     }
-    const u = d.balancer.pick(null)!;
+    const u = d.pick(null)!;
     counts[members.indexOf(u)]!++;
     d.start(u);
     held.push({ u, at: d.nowMs });
@@ -264,4 +267,79 @@ describe('ewma: pick() reads cost exactly as the formula (no-exp comparison, tab
       }
     }
   });
+});
+
+describe('ewma: two survivors (why killed-upstream showed ~70/30)', () => {
+  /** ~1 ms answers with ±0.3 ms jitter, one request per ms: the killed-upstream scenario's shape. */
+  const steady = (rng: () => number) => () => 0.8 + rng() * 0.6;
+
+  it('split evenly after one of three leaves, when their latencies are steady', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const [a, b] = members as [Upstream, Upstream, Upstream];
+    const bal = make(31);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    const lat = steady(seededRng(32));
+    openLoop(d, members, 5_000, 1, lat, () => true);
+    bal.update([a, b]); // c killed: ejected by the pool
+    const c = openLoop(d, [a, b], 10_000, 10_000, lat, () => true);
+    expect(Math.abs(c[0]! / 10_000 - 0.5)).toBeLessThan(0.06);
+  });
+
+  it('one 20 ms outlier takes a ~1 ms upstream out for about τ·ln(20 / (2 × 1.1)) ≈ 22 s, then it comes back', () => {
+    const members = makeUpstreams([1, 1]);
+    const [a] = members as [Upstream, Upstream];
+    const bal = make(33);
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    const jitter = steady(seededRng(34));
+    let outlierDue = false;
+    const lat = (u: Upstream): number => {
+      if (outlierDue && u === a) {
+        outlierDue = false;
+        return 20;
+      }
+      return jitter();
+    };
+    const before = openLoop(d, members, 5_000, 5_000, lat, () => true);
+    expect(Math.abs(before[0]! / 5_000 - 0.5)).toBeLessThan(0.06);
+    outlierDue = true; // a's next answer takes 20 ms
+    // Peak EWMA: the 20 ms sample replaces a's estimate; while it is over twice b's, a loses
+    // every comparison (b's `inflight + 1` is at most 2 at this load), and with no traffic it
+    // only decays with τ = 10 s. A 3 s window in that span reads as 0/100, later ones ~40/60.
+    const out = openLoop(d, members, 20_000, 20_000, lat, () => true);
+    expect(out[0]! / 20_000).toBeLessThan(0.02);
+    openLoop(d, members, 30_000, 1, lat, () => true);
+    const back = openLoop(d, members, 20_000, 20_000, lat, () => true);
+    expect(Math.abs(back[0]! / 20_000 - 0.5)).toBeLessThan(0.06);
+  });
+});
+
+describe('ewma: pick() draws its candidates exactly as TwoChoices.draw() does (its hand-inlined copy)', () => {
+  for (const weights of [[1, 1], [1, 3], [1, 1, 1], [5, 1, 1, 2, 7], Array.from({ length: 40 }, () => 1), Array.from({ length: 40 }, (_, i) => 1 + (i % 5))]) {
+    it(`same candidates, same winner, pick after pick [${weights.length} members, ${new Set(weights).size > 1 ? 'mixed' : 'equal'}]`, () => {
+      const members = makeUpstreams(weights);
+      // Equal estimates, distinct loads: the winner of any pair is known.
+      members.forEach((u, i) => {
+        u.ewmaMs = 10;
+        u.ewmaAt = 0;
+        u.inflight = (i * 7) % 11;
+      });
+      const bal = new EwmaBalancer({ rng: seededRng(77), decayMs: 10_000 });
+      bal.update(members);
+      const rng = new FastRng(seededRng(77));
+      const sampler = new WeightedSampler(rng);
+      const w = new Float64Array(weights);
+      sampler.reset(w, w.length);
+      const choices = new TwoChoices(rng, sampler);
+      choices.reset(w, w.length);
+      const cost = (u: Upstream) => (u.inflight + 1) / u.weight;
+      for (let k = 0; k < 5_000; k++) {
+        choices.draw();
+        const a = members[choices.pair[0]!]!;
+        const b = members[choices.pair[1]!]!;
+        expect(bal.pick(null)).toBe(cost(b) < cost(a) ? b : a);
+      }
+    });
+  }
 });

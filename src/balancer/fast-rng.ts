@@ -4,8 +4,9 @@
 // Why: an Rng returns a double, and a double returned from a call V8 did not inline is boxed
 // (a 16-byte HeapNumber); Math.random() itself allocated one per call in
 // bench/micro/pick-alloc.ts. Integers below 2^30 are Smis and never allocate, inlined or not.
+// The generator step itself is util/rng.ts's mulberry32 (the one seededRng uses too).
 
-import type { Rng } from '../util/rng.ts';
+import { mulberry32, type Rng } from '../util/rng.ts';
 
 /** 2^30: draws are integers in [0, RANGE). */
 export const RANGE = 1073741824;
@@ -20,13 +21,9 @@ export class FastRng {
     this.state[0] = Math.floor(rng() * 4294967296) | 0;
   }
 
-  /** A uniform integer in [0, 2^30). O(1), allocates nothing. */
+  /** A uniform integer in [0, 2^30): the generator's top 30 bits. O(1), allocates nothing. */
   next(): number {
-    const s = (this.state[0]! + 0x6d2b79f5) | 0;
-    this.state[0] = s;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 2;
+    return mulberry32(this.state) >>> 2;
   }
 
   /** A uniform integer in [0, n) for 0 < n ≤ 2^30 (bias < n / 2^30). O(1), allocates nothing. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BALANCER_NAMES, type BalancerName } from '../config/types.ts';
 import { seededRng } from '../util/rng.ts';
-import { balancerNames, createBalancer, isBalancerName } from './index.ts';
+import { NO_KEY, balancerNames, createBalancer, isBalancerName } from './index.ts';
 
 describe('balancer registry', () => {
   it('has one implementation per configurable name, reporting that name', () => {
@@ -9,7 +9,8 @@ describe('balancer registry', () => {
     for (const name of balancerNames) {
       const b = createBalancer(name, { rng: seededRng(1), decayMs: 10_000 });
       expect(b.name).toBe(name);
-      expect(b.pick(null)).toBeUndefined();
+      expect(b.pick(null, NO_KEY)).toBeUndefined();
+      expect(b.pick(null, 12345)).toBeUndefined();
     }
   });
 

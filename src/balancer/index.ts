@@ -3,6 +3,7 @@
 
 import { BALANCER_NAMES } from '../config/types.ts';
 import type { Balancer, BalancerFactory, BalancerName, BalancerOptions } from './types.ts';
+import { ConsistentHashBalancer } from './consistent-hash.ts';
 import { EwmaBalancer } from './ewma.ts';
 import { LeastConnectionsBalancer } from './least-connections.ts';
 import { RandomBalancer } from './random.ts';
@@ -17,8 +18,7 @@ export const balancerFactories: Readonly<Record<BalancerName, BalancerFactory>> 
   random: (opts: BalancerOptions) => new RandomBalancer(opts),
   'least-connections': (opts: BalancerOptions) => new LeastConnectionsBalancer(opts),
   ewma: (opts: BalancerOptions) => new EwmaBalancer(opts),
-  // placeholder until the consistent-hash balancer lands (named so /status and the registry test see the configured name)
-  'consistent-hash': (opts: BalancerOptions) => Object.assign(new RandomBalancer(opts), { name: 'consistent-hash' as const }),
+  'consistent-hash': (opts: BalancerOptions) => new ConsistentHashBalancer(opts),
 });
 
 /** True when `name` is a balancer name. O(names). */
@@ -37,5 +37,8 @@ export function createBalancer(name: BalancerName, opts: BalancerOptions): Balan
   return factory(opts);
 }
 
-export { EwmaBalancer, LeastConnectionsBalancer, RandomBalancer, RoundRobinBalancer };
+export { ConsistentHashBalancer, EwmaBalancer, LeastConnectionsBalancer, RandomBalancer, RoundRobinBalancer };
+export { NO_KEY } from './types.ts';
+export { DEFAULT_LOAD_FACTOR } from './consistent-hash.ts';
+export { compileHashKey, type KeyExtractor } from './hash-key.ts';
 export type { Balancer, BalancerFactory, BalancerName, BalancerOptions };

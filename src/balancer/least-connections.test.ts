@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../util/rng.ts';
 import type { Upstream } from '../pool/upstream.ts';
-import { Driver, makeUpstreams, runConformance } from './conformance.case.ts';
+import { Driver, makeUpstreams, openLoop, runConformance } from './conformance.case.ts';
 import { EXACT_SCAN_MAX, LeastConnectionsBalancer } from './least-connections.ts';
 
 runConformance('least-connections', (opts) => new LeastConnectionsBalancer(opts));
@@ -106,5 +106,46 @@ describe(`least-connections: power of two choices above ${EXACT_SCAN_MAX} member
     for (const u of members) u.inflight = 5;
     members[123]!.inflight = 4;
     expect(bal.pick(null)).toBe(members[123]);
+  });
+});
+
+describe('least-connections: failures count (a fast 503 does not attract traffic)', () => {
+  for (const [label, size] of [['exact scan', 3], ['power of two choices', 12]] as const) {
+    it(`an upstream that always fails fast gets little traffic, not the most (${label})`, () => {
+      const members = makeUpstreams(new Array<number>(size).fill(1));
+      const failing = members[size - 1]!;
+      const bal = new LeastConnectionsBalancer(opts(11));
+      bal.update(members);
+      // Healthy members answer in 4 ms, the failing one in 1 ms: at 1 request per ms the fast
+      // one is the least loaded most of the time.
+      const c = openLoop(new Driver(bal, 0), members, 30_000, 20_000, (u) => (u === failing ? 1 : 4), (u) => u !== failing, 1);
+      const share = c[size - 1]! / 20_000;
+      expect(share).toBeLessThan(0.2 / size);
+    });
+  }
+
+  it('an upstream failing 20 % of the time loses most of its share; its peers split the rest evenly', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const [a, b, c] = members as [Upstream, Upstream, Upstream];
+    const bal = new LeastConnectionsBalancer(opts(12));
+    bal.update(members);
+    const counts = openLoop(new Driver(bal, 0), members, 30_000, 20_000, () => 2, (u, n) => u !== c || n % 5 !== 0, 1);
+    expect(counts[2]! / 20_000).toBeLessThan(0.12);
+    expect(Math.abs(counts[0]! - counts[1]!) / 20_000).toBeLessThan(0.05);
+    expect(a.inflight + b.inflight + c.inflight).toBe(0);
+  });
+
+  it('a recovered upstream gets its share back once the penalty has faded', () => {
+    const members = makeUpstreams([1, 1, 1]);
+    const c = members[2]!;
+    const bal = new LeastConnectionsBalancer(opts(13));
+    bal.update(members);
+    const d = new Driver(bal, 0);
+    let failing = true;
+    openLoop(d, members, 5_000, 1, (u) => (u === c ? 1 : 3), (u) => !failing || u !== c, 1);
+    expect(bal.penaltyOf(c)).toBeGreaterThan(0.5);
+    failing = false;
+    const after = openLoop(d, members, 20_000, 10_000, () => 3, () => true, 1);
+    expect(after[2]! / 10_000).toBeGreaterThan(0.25);
   });
 });

@@ -1,5 +1,7 @@
-// Least-connections: the member with the fewest in-flight requests relative to its weight.
-// It reads `u.inflight`, which the pool maintains; it keeps no per-request state itself.
+// Least-connections: the member with the fewest in-flight requests relative to its weight,
+// counting recent failures as requests still in flight (failure-penalty.ts), so an upstream
+// that fails fast does not look idle. It reads `u.inflight`, which the pool maintains; it
+// keeps no per-request state itself.
 //
 // Design. Up to EXACT_SCAN_MAX members, an exact scan: compare inflight_i × weight_j with
 // inflight_j × weight_i (no division), ties broken at random by weight (each tied member
@@ -16,45 +18,44 @@
 // near-optimal in practice (Mitzenmacher) and is what Envoy ships.
 
 import type { Upstream } from '../pool/upstream.ts';
+import { RANGE } from './fast-rng.ts';
+import { FailurePenalty } from './failure-penalty.ts';
+import { TwoChoices, PAIR_READY, SCAN_UNTRIED } from './two-choices.ts';
 import { wasTried, type Balancer, type BalancerName, type BalancerOptions } from './types.ts';
-import { FastRng, RANGE } from './fast-rng.ts';
-import { WeightedSampler } from './weighted-sampler.ts';
+import { WeightedMembers } from './weighted-members.ts';
 
 /** Largest member count served by the exact scan; above it, power-of-two-choices. */
 export const EXACT_SCAN_MAX = 8;
-/** Draws P2C makes for an untried candidate, or for a second one distinct from the first. */
-const CANDIDATE_DRAWS = 4;
 
 /**
  * Least-connections: fewest in-flight relative to weight. O(n) exact for n ≤ EXACT_SCAN_MAX,
  * O(1) power-of-two-choices above; allocates nothing per pick.
  */
-export class LeastConnectionsBalancer implements Balancer {
+export class LeastConnectionsBalancer extends WeightedMembers implements Balancer {
   readonly name: BalancerName;
-  /** Seeded from opts.rng; draws small integers so the hot path never boxes a double. */
-  private readonly rng: FastRng;
   private readonly exactScanMax: number;
-  private members: readonly Upstream[];
-  private weights: Float64Array;
-  private readonly sampler: WeightedSampler;
+  /** P2C candidates, drawn through the inherited sampler. */
+  private readonly choices: TwoChoices;
+  /** Recent failures by member slot, counted as in-flight requests. */
+  private readonly penalty: FailurePenalty;
 
   /** `exactScanMax` is for tests and benchmarks; the default is EXACT_SCAN_MAX. */
   constructor(opts: BalancerOptions, exactScanMax: number = EXACT_SCAN_MAX) {
+    super(opts);
     this.name = 'least-connections';
-    this.rng = new FastRng(opts.rng);
     this.exactScanMax = exactScanMax;
-    this.members = [];
-    this.weights = new Float64Array(0);
-    this.sampler = new WeightedSampler(this.rng);
+    this.choices = new TwoChoices(this.rng, this.sampler);
+    this.penalty = new FailurePenalty();
   }
 
-  /** Off the hot path: snapshots weights, rebuilds the candidate sampler. O(n), allocates. */
-  update(members: readonly Upstream[]): void {
-    const n = members.length;
-    this.members = members.slice();
-    this.weights = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.weights[i] = members[i]!.weight;
-    this.sampler.reset(this.weights, n);
+  /**
+   * Off the hot path: snapshots weights, rebuilds the candidate draws, re-slots the failure
+   * penalties (each upstream keeps its own). O(n), allocates.
+   */
+  override update(members: readonly Upstream[]): void {
+    super.update(members);
+    this.choices.reset(this.weights, members.length);
+    this.penalty.update(members);
   }
 
   /**
@@ -69,14 +70,25 @@ export class LeastConnectionsBalancer implements Balancer {
     return this.pickTwo(tried);
   }
 
-  /** No-op: the pool already counted the attempt in `u.inflight`. O(1). */
-  onStart(_u: Upstream, _nowMs: number): void {}
+  /** Records the clock (the pool already counted the attempt in `u.inflight`). O(1). */
+  onStart(_u: Upstream, nowMs: number): void {
+    this.penalty.observe(nowMs);
+  }
 
-  /** No-op: the pool already decremented `u.inflight`. O(1). */
-  onFinish(_u: Upstream, _nowMs: number, _latencyMs: number, _ok: boolean): void {}
+  /** A failure adds to `u`'s penalty (the pool already decremented `u.inflight`). O(1). */
+  onFinish(u: Upstream, nowMs: number, _latencyMs: number, ok: boolean): void {
+    if (ok) this.penalty.observe(nowMs);
+    else this.penalty.record(u, nowMs);
+  }
+
+  /** `u`'s failure penalty now, in requests in flight (tests, /status). O(1). */
+  penaltyOf(u: Upstream): number {
+    return this.penalty.penaltyOf(u);
+  }
 
   /**
-   * Exact least inflight/weight among untried members (all members if none is untried).
+   * Exact least load/weight among untried members (all members if none is untried), load =
+   * in-flight + failure penalty.
    * Two passes and one random draw: the first finds the least ratio and the total weight of
    * the members tied at it, the second walks to the drawn point among those. (A per-tie coin
    * flip, reservoir style, cost ~20 ns per tie in mispredicted branches: at rest every member
@@ -87,20 +99,23 @@ export class LeastConnectionsBalancer implements Balancer {
     const weights = this.weights;
     const n = members.length;
     const hasTried = tried !== null && tried.length > 0;
+    // Penalties now: q × e (e = 0 once every penalty has faded, the usual case).
+    const q = this.penalty.values;
+    const e = this.penalty.factor();
     let found = false;
-    let bestInflight = 0;
+    let bestLoad = 0;
     let bestWeight = 1;
     let tiedWeight = 0;
     for (let i = 0; i < n; i++) {
       const u = members[i]!;
       if (hasTried && wasTried(tried, u)) continue;
-      const inflight = u.inflight;
+      const load = u.inflight + q[i]! * e;
       const w = weights[i]!;
-      const lhs = inflight * bestWeight;
-      const rhs = bestInflight * w;
+      const lhs = load * bestWeight;
+      const rhs = bestLoad * w;
       if (!found || lhs < rhs) {
         found = true;
-        bestInflight = inflight;
+        bestLoad = load;
         bestWeight = w;
         tiedWeight = w;
       } else if (lhs === rhs) {
@@ -113,7 +128,7 @@ export class LeastConnectionsBalancer implements Balancer {
     let last = members[0]!;
     for (let i = 0; i < n; i++) {
       const u = members[i]!;
-      if (u.inflight * bestWeight !== bestInflight * weights[i]!) continue;
+      if ((u.inflight + q[i]! * e) * bestWeight !== bestLoad * weights[i]!) continue;
       if (hasTried && wasTried(tried, u)) continue;
       last = u;
       r -= weights[i]!;
@@ -123,27 +138,24 @@ export class LeastConnectionsBalancer implements Balancer {
     return last;
   }
 
-  /** Power of two choices: two distinct weighted candidates, fewer in-flight per weight wins. */
+  /** Power of two choices: two distinct weighted candidates, the lower load per weight wins. */
   private pickTwo(tried: readonly Upstream[] | null): Upstream {
     const members = this.members;
-    const sampler = this.sampler;
-    const hasTried = tried !== null && tried.length > 0;
-    let i = sampler.draw();
-    if (hasTried) {
-      let r = 0;
-      while (wasTried(tried, members[i]!)) {
-        if (++r > CANDIDATE_DRAWS) return this.scan(tried);
-        i = sampler.draw();
-      }
+    const choices = this.choices;
+    if (tried !== null && tried.length > 0) {
+      const k = choices.drawUntried(members, tried);
+      if (k === SCAN_UNTRIED) return this.scan(tried);
+      if (k !== PAIR_READY) return members[k]!;
+    } else {
+      choices.draw();
     }
-    let j = sampler.draw();
-    for (let r = 0; r < CANDIDATE_DRAWS && (j === i || (hasTried && wasTried(tried, members[j]!))); r++) {
-      j = sampler.draw();
-    }
+    const i = choices.pair[0]!;
+    const j = choices.pair[1]!;
     const a = members[i]!;
-    if (j === i || (hasTried && wasTried(tried, members[j]!))) return a;
     const b = members[j]!;
-    // Fewer in-flight per weight wins; on a tie keep the first draw (itself random).
-    return b.inflight * this.weights[i]! < a.inflight * this.weights[j]! ? b : a;
+    const q = this.penalty.values;
+    const e = this.penalty.factor();
+    // Lower (in-flight + penalty) per weight wins; on a tie keep the first draw (itself random).
+    return (b.inflight + q[j]! * e) * this.weights[i]! < (a.inflight + q[i]! * e) * this.weights[j]! ? b : a;
   }
 }

@@ -3,7 +3,8 @@
 // flags on upstreams and calls `rebuild()`; `pick()` never asks about health. Membership is
 // replaced whole (`setUpstreams`, when DNS changes a pool's addresses), never edited in place.
 
-import type { Balancer } from '../balancer/types.ts';
+import { compileHashKey, type KeyExtractor } from '../balancer/hash-key.ts';
+import { NO_KEY, type Balancer } from '../balancer/types.ts';
 import type { PoolConfig } from '../config/types.ts';
 import { RetryBudget } from './retry-budget.ts';
 import type { Clock } from '../util/clock.ts';
@@ -29,6 +30,8 @@ export class Pool {
   declare readonly clock: Clock;
   declare readonly counters: PoolCounters;
   declare readonly budget: RetryBudget;
+  /** Where each request's hash key comes from (consistent-hash pools); null for the others. */
+  declare readonly keyOf: KeyExtractor | null;
   /** Selectable members as last handed to the balancer. */
   declare members: readonly Upstream[];
 
@@ -40,6 +43,7 @@ export class Pool {
     this.clock = clock;
     this.counters = { requests: 0, retries: 0, budgetExhausted: 0, noUpstream: 0 };
     this.budget = new RetryBudget(config.retry.budgetPercent, config.retry.budgetMinPerSecond);
+    this.keyOf = config.hash === null ? null : compileHashKey(config.hash);
     this.members = [];
     this.rebuild();
   }
@@ -52,7 +56,7 @@ export class Pool {
     const members: Upstream[] = [];
     for (const u of this.upstreams) if (u.flags === 0 && u.weight > 0) members.push(u);
     this.members = members;
-    this.balancer.update(members);
+    this.balancer.update(members, this.upstreams);
   }
 
   /**
@@ -67,10 +71,12 @@ export class Pool {
 
   /**
    * Hot path. Picks an upstream not in `tried` when one is selectable. `undefined` means no
-   * upstream is available: answer 503 at once. O(1) for every balancer; allocates nothing.
+   * upstream is available: answer 503 at once. `key`: the request's hash key for
+   * consistent-hash pools (balancer/hash-key.ts), else NO_KEY. O(1) for every balancer;
+   * allocates nothing.
    */
-  pick(tried: readonly Upstream[] | null, _nowMs: number): Upstream | undefined {
-    return this.balancer.pick(tried);
+  pick(tried: readonly Upstream[] | null, _nowMs: number, key: number = NO_KEY): Upstream | undefined {
+    return this.balancer.pick(tried, key);
   }
 
   /** An attempt is being sent to `u`. Exactly one `finish` must follow. */

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, Phase, STATUS_OF, classify } from '../core/errors.ts';
 import { Outcome } from '../core/outcome.ts';
+import { NO_KEY } from '../balancer/types.ts';
 import type { AccessLog } from '../observability/access-log.ts';
 import type { Pool } from '../pool/pool.ts';
 import { Verdict } from '../proxy/attempt.ts';
@@ -131,9 +132,11 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
     });
 
     // ── 5. the attempt loop ───────────────────────────────────────────────────────────────
+    // A consistent-hash pool's key, once per request (a retry walks on from the same key).
+    const key = pool.keyOf === null ? NO_KEY : pool.keyOf(client.rawHeaders, target, client.clientAddress);
     for (;;) {
       const now = ctx.clock();
-      const u = pool.pick(ex.tried, now);
+      const u = pool.pick(ex.tried, now, key);
       if (u === undefined || u.dispatcher === null) {
         if (ex.tries === 0) pool.counters.noUpstream++;
         return ex.fail(ex.lastFailure ?? ErrorCode.NoUpstream);

@@ -1,11 +1,11 @@
 // Raw-socket helpers for tests that need bytes HTTP clients refuse to send.
 import net from 'node:net';
 
-/** Sends raw bytes; resolves with everything received until the server ends or closes. Never hangs. */
-export function rawRequest(url: string, text: string | readonly Buffer[]): Promise<string> {
+/** Sends raw bytes (from `localAddress` when given); resolves with everything received until the server ends or closes. Never hangs. */
+export function rawRequest(url: string, text: string | readonly Buffer[], localAddress?: string): Promise<string> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname, () => {
+    const s = net.connect({ port: Number(u.port), host: u.hostname, ...(localAddress === undefined ? {} : { localAddress }) }, () => {
       if (typeof text === 'string') s.write(text);
       else for (const b of text) s.write(b);
     });
