@@ -8,7 +8,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import { createRequire } from 'node:module';
+
+/** The part of autocannon's API used here (it ships no types). */
+type Autocannon = (o: { url: string; connections: number; amount: number; timeout: number }) => Promise<{ non2xx: number; errors: number }>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const trees = process.argv.slice(2);
 const BODY = Buffer.alloc(Number(process.env['BYTES'] ?? 13), 'x');
@@ -33,7 +37,7 @@ async function instructions(tree: string, n: number): Promise<number> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.on('data', () => {});
-  const url = await new Promise<string>((r) => child.stdout.on('data', (d) => {
+  const url = await new Promise<string>((r) => child.stdout.on('data', (d: Buffer) => {
     const m = /listening on (http:\/\/\S+)/.exec(String(d));
     if (m) r(m[1]!);
   }));

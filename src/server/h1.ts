@@ -71,7 +71,8 @@ export class H1Response extends ServerResponse implements Downstream {
 
   sendHead(status: number, headers: string[]): void {
     // A request that asked to upgrade and is served plain: Node reads nothing more after it.
-    if (this.req.headers.upgrade !== undefined && !hasField(headers, 'connection')) headers.push('connection', 'close');
+    // (rawHeaders, not req.headers: that getter builds an object of every field on first use.)
+    if (hasField(this.req.rawHeaders, 'upgrade') && !hasField(headers, 'connection')) headers.push('connection', 'close');
     this.writeHead(status, headers);
     // Coalesce the head, a small body and its end into one write (one syscall): undici usually
     // delivers all three in the same tick. Uncorked on the next tick, so streaming is unaffected.
@@ -120,8 +121,12 @@ export function isCondemned(socket: object): boolean {
   return condemned.has(socket);
 }
 
+/** Whether a flat [name, value, …] list has a field `lower` (any case). O(fields), allocates only on a length match. */
 function hasField(headers: readonly string[], lower: string): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lower) return true;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === lower.length && (name === lower || name.toLowerCase() === lower)) return true;
+  }
   return false;
 }
 
