@@ -2,7 +2,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { listeningUrl, startCli } from './helpers/cli.ts';
 import { fetchText } from './helpers/http.ts';
@@ -122,24 +121,5 @@ describe('proxying', () => {
       })(),
     });
     expect(r.body).toBe(parts.join(''));
-  });
-});
-
-describe('clients that half-close', () => {
-  it('are answered after sending their request and a FIN (printf … | nc -N), and the connection then ends', async () => {
-    const up = await startUpstream({ name: 'a', behavior: { kind: 'delay', ms: 50 } });
-    const p = await startProxy({ pools: { web: { upstreams: [up.url] } } });
-    const { port } = new URL(p.url);
-    const out = await new Promise<string>((resolve, reject) => {
-      const c = net.connect(Number(port), '127.0.0.1', () => c.end('GET /half HTTP/1.1\r\nHost: x\r\n\r\n'));
-      let got = '';
-      c.setEncoding('latin1');
-      c.on('data', (d: string) => (got += d));
-      c.on('close', () => resolve(got));
-      c.on('error', reject);
-    });
-    expect(out).toMatch(/^HTTP\/1\.1 200 /);
-    expect(out.endsWith('a\n')).toBe(true);
-    expect(up.requests.at(-1)!.url).toBe('/half');
   });
 });

@@ -72,7 +72,7 @@ export class Listener {
     this.http1.emit('listening');
     const h2 = tlsConfig.http2 ? new H2Server({ limits: opts.limits, onStream: opts.handle, log: opts.log, listener: () => this.url() }) : null;
     this.h2 = h2;
-    const tlsServer = tls.createServer({ ...certificates.serverOptions(), allowHalfOpen: true }, (socket) => {
+    const tlsServer = tls.createServer(certificates.serverOptions(), (socket) => {
       if (socket.alpnProtocol === 'h2' && h2 !== null) h2.accept(socket);
       else this.http1.emit('connection', socket);
     });
@@ -199,10 +199,6 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
     socket.on('error', () => {});
     socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
   });
-  // A client that half-closes after sending its request (`printf … | nc -N`, HTTP/1.0 clients
-  // that shut down their write side) is still answered, then the connection ends after the last
-  // response, as nginx does. Node's default aborts such requests on the client's FIN.
-  (server as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true;
   return server;
 }
 
