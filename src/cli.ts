@@ -31,15 +31,15 @@ Options:
   -b, --balancer NAME    round-robin | random | least-connections | ewma | consistent-hash
                          (sidecar form; default round-robin)
   -k, --hash-key KEY     consistent-hash key: header:NAME | cookie:NAME | query:NAME | client-ip | path
+                         (sidecar form; needs --balancer consistent-hash)
       --access-log PATH  sidecar form: one JSON line per request to PATH (stdout, stderr or a file;
                          default $FAIRWAY_ACCESS_LOG, else off)
-                         (sidecar form; needs --balancer consistent-hash)
   -a, --admin ADDR       serve /healthz /readyz /metrics /status /reload on ADDR, e.g. 127.0.0.1:9901
                          (sidecar form: bearer token from $FAIRWAY_ADMIN_TOKEN; required off loopback)
   -h, --help             show this help
   -v, --version          print the version
 
-Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file; SIGUSR1 reopens the access log.
 Logs: JSON lines on stderr (FAIRWAY_LOG_LEVEL=debug|info|warn|error|silent; default info).
 Config reference: config/fairway.yaml. Docs: README.md.
 `;

@@ -25,7 +25,7 @@ import { now as processClock, type Clock } from './util/clock.ts';
 import { defaultRng, type Rng } from './util/rng.ts';
 import { AdminServer } from './admin/server.ts';
 import { NoConfigFileError, type AdminSource } from './admin/source.ts';
-import { renderMetrics, type EventLoopStats } from './admin/metrics.ts';
+import { renderMetrics, type EventLoopStats, type ExtraFamily } from './admin/metrics.ts';
 import { buildStatus, type Status } from './admin/status.ts';
 import { packageVersion } from './version.ts';
 
@@ -223,7 +223,7 @@ export class Runtime {
       eventLoop,
       version: packageVersion(),
       dns: this.discovery.stats(),
-      families: listenerFamilies(this.listeners),
+      families: [...listenerFamilies(this.listeners), ...accessLogFamilies(this.accessLog)],
     });
   }
 
@@ -394,4 +394,15 @@ export class Runtime {
     ref.gen = gen;
     return gen;
   }
+}
+
+/** The access log's counters for /metrics (nothing when it is off). */
+function accessLogFamilies(log: AccessLog | null): ExtraFamily[] {
+  if (log === null) return [];
+  const path: [string, string][] = [['path', log.config.path]];
+  return [
+    { name: 'fairway_access_log_lines_total', type: 'counter', help: 'Access log lines handed to the writer.', samples: [{ labels: path, value: log.written }] },
+    { name: 'fairway_access_log_dropped_total', type: 'counter', help: 'Access log lines dropped because the write buffer was full (a stuck or full disk).', samples: [{ labels: path, value: log.dropped }] },
+    { name: 'fairway_access_log_write_errors_total', type: 'counter', help: 'Failed access log writes or opens (the proxy keeps serving).', samples: [{ labels: path, value: log.errors }] },
+  ];
 }

@@ -113,6 +113,7 @@ describe('access log (json)', () => {
     const p = await startProxy({ accessLog: { path: '/dev/full' }, pools: { web: { upstreams: [up.url] } } });
     for (let i = 0; i < 50; i++) expect((await fetchText(`${p.url}/x`)).status).toBe(200);
     await waitFor(() => (p.runtime.accessLog?.errors ?? 0) > 0, { message: 'the write errors counted' });
+    expect(await p.runtime.metrics(null)).toMatch(/^fairway_access_log_write_errors_total\{path="\/dev\/full"\} [1-9]\d*$/m);
     for (let i = 0; i < 5; i++) expect((await fetchText(`${p.url}/y`)).status).toBe(200);
   });
 });

@@ -2,7 +2,13 @@
 // every duration, repeat count and the subset to run are decided here, nowhere else. Pure.
 
 import { parseArgs } from 'node:util';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseVariant, type Variant } from './variants.ts';
+
+/** Where the access-log variant writes (a file, as in production; removed when the run ends). */
+export const ACCESS_LOG_FILE = path.join(os.tmpdir(), `fairway-bench-access-${process.pid}.log`);
 
 export const MODES = ['smoke', 'quick', 'default'] as const;
 export type Mode = (typeof MODES)[number];
@@ -129,7 +135,7 @@ export const USAGE = `npm run bench [-- FLAGS]
   --quick           ≈1 minute: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
   --smoke           ≈15 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
-  --only LIST       comma-separated (or repeated): micro | tls | e2e | peers | scenarios | conn-scale,
+  --only LIST       comma-separated (or repeated): micro | tls | e2e | peers | scenarios | conn-scale | accesslog,
                     a target (direct, fairway, fairway-ewma, fairway-consistent-hash, haproxy, nginx,
                     undici-dispatch, relay, http-proxy-3, fastify-http-proxy) or a scenario
                     (slow-upstream, failing-upstream, killed-upstream, hot-key)
@@ -191,5 +197,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const baseline = values.baseline === undefined ? null : values.baseline.trim();
   if (baseline === '') throw new Error('--baseline needs a git ref (tag, branch or commit)');
   const variants = (values.variant ?? []).map(parseVariant);
+  // The access log's cost (spec: "on, its cost is measured by npm run bench"): Fairway with the log
+  // written to a file, run right after fairway-round-robin in every repeat (a variant). In a full
+  // run, or with --only accesslog.
+  const accessLog = only.includes('accesslog');
+  if (accessLog) only.splice(only.indexOf('accesslog'), 1, 'fairway-round-robin');
+  if (accessLog || (only.length === 0 && mode === 'default')) {
+    variants.push(parseVariant(`fairway-round-robin+accesslog=FAIRWAY_ACCESS_LOG=${ACCESS_LOG_FILE}`));
+    process.once('exit', () => rmSync(ACCESS_LOG_FILE, { force: true }));
+  }
   return { profile, only, cpuProfile: values.profile === true, baseline, strace: values.strace === true, variants, help: values.help === true };
 }

@@ -1,6 +1,5 @@
-// The edge behaviour suite against Fairway itself. Pending until the checks of
-// src/server/edge-checks.ts are wired into the request path: rename to fairway-edge.test.ts then.
-// Run it now with: npx vitest run --config test/fuzz/vitest.config.ts pending
+// The edge behaviour suite (edge-behaviour.case.ts) against Fairway itself: what never reaches an
+// upstream, over real sockets, with a recording upstream behind it.
 
 import { startProxy } from '../helpers/proxy.ts';
 import { runEdgeBehaviour } from './edge-behaviour.case.ts';

@@ -1,6 +1,6 @@
 // The edge behaviour suite against the reference wiring (reference-proxy.ts): shows the suite
 // can pass, and that the checks in src/server/edge-checks.ts are enough when wired as
-// docs/edge.md describes. Fairway runs the same suite in fairway-edge.pending.ts.
+// docs/edge.md describes. Fairway runs the same suite in fairway-edge.test.ts.
 
 import { onTestFinished } from 'vitest';
 import { runEdgeBehaviour } from './edge-behaviour.case.ts';

@@ -1,7 +1,7 @@
 // The edge fuzzer against the reference wiring of src/server/edge-checks.ts (test/edge/
 // reference-proxy.ts), bounded for `npm test`: 500 cases or 20 s, whichever comes first. Longer:
 // `npm run fuzz` (FAIRWAY_FUZZ_RUNS, FAIRWAY_FUZZ_SEED to replay). Fairway itself:
-// fairway.fuzz.pending.ts.
+// fairway.fuzz.test.ts.
 
 import { expect, it, onTestFinished } from 'vitest';
 import { startRecordingUpstream } from '../helpers/recording-upstream.ts';

@@ -1,5 +1,5 @@
-// The edge fuzzer against Fairway. Pending until the edge checks are wired into the request path
-// (rename to fairway.fuzz.test.ts then). Now: npx vitest run --config test/fuzz/vitest.config.ts fuzz
+// The edge fuzzer against Fairway, bounded for `npm test`; at length with `npm run fuzz`
+// (FAIRWAY_FUZZ_RUNS sets the count, FAIRWAY_FUZZ_SEED replays a run).
 
 import { expect, it } from 'vitest';
 import { startProxy } from '../helpers/proxy.ts';

@@ -1,6 +1,5 @@
-// Runs what `npm test` does not: the fuzzers at length (`npm run fuzz`, FAIRWAY_FUZZ_RUNS sets
-// the count) and the *.pending.ts suites that wait for the edge checks to be wired into
-// Fairway (`npx vitest run --config test/fuzz/vitest.config.ts pending`).
+// Runs what `npm test` does not: the fuzzers at length (`npm run fuzz`; FAIRWAY_FUZZ_RUNS sets
+// the count, FAIRWAY_FUZZ_SEED replays a run).
 
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -8,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
-    include: ['test/**/*.pending.ts', 'test/fuzz/**/*.fuzz.test.ts'],
+    include: ['test/fuzz/**/*.fuzz.test.ts'],
     testTimeout: 600_000,
     hookTimeout: 30_000,
     maxWorkers: 1,
