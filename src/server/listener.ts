@@ -20,21 +20,53 @@ import type { Downstream } from './downstream.ts';
 import { H1Response, H1Upgrade, condemn, isCondemned } from './h1.ts';
 import { H2Server, h2MetricFamilies, type H2MetricsSource } from './h2-server.ts';
 
+/** The response node:http has attached to a connection: the one being written now. */
+interface CurrentResponse {
+  readonly headersSent: boolean;
+  readonly req?: { readonly complete: boolean };
+  once(event: 'finish', fn: () => void): unknown;
+}
+
+/** Connections whose refusal is scheduled: later parse errors on them are ignored. */
+const refusing = new WeakSet<Duplex>();
+
+/**
+ * Calls `then` once the responses to the complete requests before the refused one are sent:
+ * a pipelining client gets its answers in order, and a refusal never overtakes, replaces or
+ * cuts the answer to an earlier request. `then` gets the refused request's own response if it
+ * is the current one (its body was being read when the parser refused it), else null.
+ * O(1) per pending response.
+ */
+function afterEarlierResponses(socket: Duplex, then: (own: CurrentResponse | null) => void): void {
+  const current = (socket as { _httpMessage?: CurrentResponse | null })._httpMessage ?? null;
+  if (current === null || current.req?.complete === false) return then(current);
+  // node:http attaches the next queued response (or none) before this listener runs.
+  current.once('finish', () => {
+    if (socket.writable) afterEarlierResponses(socket, then);
+  });
+}
+
 /**
  * node:http's 'clientError' (the parser refused the request, or a header/request timeout): the
- * proxy's own error for it, unless the request is not to blame (a reset) or an answer is already
- * on its way on that connection, in which case no second response is ever written.
+ * proxy's own error for it, after the answers to the requests pipelined before it, unless the
+ * request is not to blame (a reset) or an answer to it is already on its way, in which case no
+ * second response is ever written.
  */
 function onClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+  if (refusing.has(socket)) return;
   // Already refused (its error response is on its way): never a second response.
-  if (isCondemned(socket)) return void socket.end();
-  // A response is being streamed on this connection: it cannot be followed by an error one.
-  if ((socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true) return void socket.destroy();
-  const code = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ErrorCode.RequestTimeout : ((clientErrorRejection(err)?.code ?? null) as ErrorCode | null);
-  if (code === null) return void socket.destroy();
+  const refused = isCondemned(socket);
+  const code = refused ? null : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ErrorCode.RequestTimeout : ((clientErrorRejection(err)?.code ?? null) as ErrorCode | null);
+  if (!refused && code === null) return void socket.destroy();
   condemn(socket);
-  socket.end(rawErrorResponse(code));
+  refusing.add(socket);
+  afterEarlierResponses(socket, (own) => {
+    if (code === null) socket.end();
+    // The refused request's own response is being streamed: it cannot be followed by an error one.
+    else if (own?.headersSent === true) socket.destroy();
+    else socket.end(rawErrorResponse(code));
+  });
 }
 
 export interface ListenerOptions {
