@@ -11,7 +11,7 @@ import { DnsDiscovery, dnsNameStatus, expandPool, type DnsNameStatus, type DnsWa
 import { HealthChecker } from './health/checker.ts';
 import { HealthState, type HealthShare } from './health/state.ts';
 import { AccessLog } from './observability/access-log.ts';
-import { EventLog } from './observability/events.ts';
+import { EventLog, reloadEvent } from './observability/events.ts';
 import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
@@ -204,11 +204,11 @@ export class Runtime {
     try {
       config = this.reloadSource();
     } catch (err) {
-      this.events.record({ at: new Date().toISOString(), type: 'reload', ok: false, reason: (err as Error).message.split('\n')[0] ?? 'invalid config' });
+      this.events.record(reloadEvent({ refused: err }));
       throw err;
     }
     await this.apply(config);
-    this.events.record({ at: new Date().toISOString(), type: 'reload', ok: true, reason: `applied ${config.source ?? 'config'}` });
+    this.events.record(reloadEvent({ source: config.source }));
     return config;
   }
 

@@ -78,6 +78,10 @@ describe('reload', () => {
     const p = await startProxy(readYaml(file), { reload: () => loadConfigFile(file) });
     writeFileSync(file, `${yamlFor([a.url])}    balancer: nope\n`);
     await expect(p.runtime.reload()).rejects.toThrow(/fairway\.yaml:\d+:\d+/);
+    // The /status event says why: the problem itself, not only how many there were.
+    const refused = p.runtime.events.list().at(-1);
+    expect(refused).toMatchObject({ type: 'reload', ok: false });
+    expect((refused as { reason: string }).reason).toMatch(/^invalid configuration \(2 problems\): \S*fairway\.yaml:\d+:\d+ pools\.web\.balancer: [^;\n]+; \S*fairway\.yaml:\d+:\d+ pools\.web\.balancer: [^;\n]+$/);
     writeFileSync(file, 'pools: [unclosed');
     await expect(p.runtime.reload()).rejects.toThrow();
     expect((await fetchText(`${p.url}/`)).body).toBe('a\n');

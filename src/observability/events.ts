@@ -23,6 +23,20 @@ export interface ReloadEvent {
 
 export type Event = HealthEvent | ReloadEvent;
 
+/**
+ * The event of a reload: applied from `source`, or refused with `err`, whose message (e.g. a
+ * ConfigError's "invalid configuration (2 problems):" and one line per problem) becomes one
+ * line with every problem kept.
+ */
+export function reloadEvent(outcome: { readonly source: string | null } | { readonly refused: unknown }): ReloadEvent {
+  const at = new Date().toISOString();
+  if ('source' in outcome) return { at, type: 'reload', ok: true, reason: `applied ${outcome.source ?? 'config'}` };
+  const message = outcome.refused instanceof Error ? outcome.refused.message : String(outcome.refused);
+  const lines = message.split('\n').filter((l) => l.trim() !== '');
+  const reason = lines.length <= 1 ? (lines[0] ?? 'invalid config') : `${lines[0]!.replace(/:$/, '')}: ${lines.slice(1).join('; ')}`;
+  return { at, type: 'reload', ok: false, reason };
+}
+
 /** Events kept (the spec's "at most 100"). */
 export const EVENT_CAPACITY = 100;
 
