@@ -52,6 +52,12 @@ describe('workers: 2', { timeout: 90_000 }, () => {
     }
     writeFileSync(file, 'pools: {}\n');
     expect((await fetchText(`${admin}/reload`, { method: 'POST' })).status).toBe(400);
+    // Both reloads are events of the group's /status, the refused one with its problem.
+    const events = (JSON.parse((await fetchText(`${admin}/status`)).body) as { events: { type?: string; ok?: boolean; reason: string }[] }).events;
+    expect(events.filter((e) => e.type === 'reload').map((e) => [e.ok, e.reason])).toEqual([
+      [true, `applied ${file}`],
+      [false, expect.stringMatching(/^invalid configuration \(\d+ problems?\): \S*fairway\.yaml:\d+:\d+ /)],
+    ]);
 
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);

@@ -12,6 +12,7 @@ import { AdminServer } from '../admin/server.ts';
 import { NoConfigFileError, type AdminSource } from '../admin/source.ts';
 import type { Config } from '../config/types.ts';
 import { runUntilStopped } from '../lifecycle.ts';
+import { reloadEvent } from '../observability/events.ts';
 import type { Logger } from '../observability/log.ts';
 import { Runtime } from '../runtime.ts';
 import { packageVersion } from '../version.ts';
@@ -165,6 +166,8 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
         config: { source: current.source },
         // Who sends the heartbeats: this process, once per upstream per interval for all workers.
         healthChecks: { by: 'primary', pid: process.pid },
+        // The group's events: config reloads (validated here) and the heartbeats' flips.
+        events: health.events.list(),
         workers: replies.map((r, i) => (r.ok ? r.value : { worker: i, error: r.error })),
       };
     },
@@ -172,12 +175,23 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
       if (opts.reloadSource === null) throw new NoConfigFileError('no config file to reload (started from flags)');
       // Validated here first: an invalid file reaches no worker, and every worker (a restarted
       // one too) gets exactly this text.
-      const next = opts.reloadSource();
+      let next: ValidatedConfig;
+      try {
+        next = opts.reloadSource();
+      } catch (err) {
+        health.events.record(reloadEvent({ refused: err }));
+        throw err;
+      }
       text = next.text;
       current = next.config;
       await health.apply(healthOnly(next.config));
       const failed = (await askAll('reload', { text })).find((r) => !r.ok);
-      if (failed !== undefined) throw new Error(`a worker refused the reload: ${failed.error ?? 'unknown error'}`);
+      if (failed !== undefined) {
+        const err = new Error(`a worker refused the reload: ${failed.error ?? 'unknown error'}`);
+        health.events.record(reloadEvent({ refused: err }));
+        throw err;
+      }
+      health.events.record(reloadEvent({ source: next.config.source }));
       return next.config;
     },
   };
