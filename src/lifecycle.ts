@@ -4,6 +4,7 @@
 // is on; SIGUSR1 reopens log files (rotation, as nginx). It knows nothing of what stopping,
 // reloading or reopening does.
 
+import { NoConfigFileError } from './admin/source.ts';
 import { ConfigError, formatIssue } from './config/errors.ts';
 import type { Logger } from './observability/log.ts';
 import { FileWatch } from './util/file-watch.ts';
@@ -103,6 +104,9 @@ export function reportReloadFailure(err: unknown, log: Logger): void {
   if (err instanceof ConfigError) {
     log.error({ issues: err.issues.map(formatIssue) }, 'reload refused: invalid config; the running config stays');
     process.stderr.write(`fairway: reload refused, the running config stays:\n${err.format()}\n`);
+  } else if (err instanceof NoConfigFileError) {
+    // The flags-only form has no file: nothing to reload, and nothing is wrong.
+    log.warn(`${err.message}: nothing reloaded`);
   } else {
     log.error({ err }, 'reload failed');
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { listeningUrl, runCli, startCli } from './helpers/cli.ts';
+import { waitFor } from './helpers/wait.ts';
 import { fetchText } from './helpers/http.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
@@ -88,6 +89,13 @@ describe('fairway CLI', () => {
     for (let i = 0; i < 4; i++) seen.add((await fetchText(`${url}/`)).body.trim());
     expect(seen).toEqual(new Set(['a', 'b']));
     await listeningUrl(cli, 'admin');
+    // No file to reload: SIGHUP is a warning that says so, never an error with a stack trace.
+    cli.child.kill('SIGHUP');
+    await waitFor(() => cli.stderr().includes('no config file to reload'), { message: 'the SIGHUP warning' });
+    const line = JSON.parse(cli.stderr().split('\n').find((l) => l.includes('no config file to reload'))!) as { level: number; err?: unknown };
+    expect(line.level).toBe(40);
+    expect(line.err).toBeUndefined();
+    expect((await fetchText(`${url}/`)).status).toBe(200);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
   });
