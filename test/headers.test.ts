@@ -27,6 +27,19 @@ describe('request headers', () => {
     expect(h['x-kept']).toBe('k');
   });
 
+  it('Expect: 100-continue gets 100 Continue; another expectation is ignored; Expect is never forwarded', async () => {
+    const a = await startUpstream({ name: 'a' });
+    const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });
+    const post = (expectation: string): Promise<string> =>
+      rawRequest(p.url, `POST /e HTTP/1.1\r\nHost: h.test\r\nExpect: ${expectation}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
+    expect(await post('100-continue')).toMatch(/^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 OK\r\n[^]*\r\n\r\na\n$/);
+    expect(await post('x-unknown')).toMatch(/^HTTP\/1.1 200 OK\r\n[^]*\r\n\r\na\n$/);
+    expect(a.requests.map((r) => [r.headers['expect'], r.bodyBytes])).toEqual([
+      [undefined, 5],
+      [undefined, 5],
+    ]);
+  });
+
   it('appends the client address to X-Forwarded-For and sets X-Forwarded-Proto and -Host', async () => {
     const a = await startUpstream({ name: 'a' });
     const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });

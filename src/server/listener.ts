@@ -193,6 +193,14 @@ export function upgradeHandler(handle: (client: Downstream) => void, tunnels: Se
 /** The node:http server of a listener, HTTP/1.1 requests and upgrades turned into Downstreams. */
 function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) => void, tunnels: Set<Duplex>) {
   const requestTimeout = limits.requestTimeoutMs;
+  const onRequest = (req: IncomingMessage, res: H1Response): void => {
+    // Bytes pipelined behind a refused request on the same connection are never served.
+    if (isCondemned(req.socket)) {
+      req.resume();
+      return;
+    }
+    handle(res);
+  };
   const server = http.createServer(
     {
       // Explicit, so NODE_OPTIONS=--insecure-http-parser cannot turn smuggling defences off.
@@ -211,15 +219,12 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
       // Only a WebSocket handshake is tunnelled; any other Upgrade (h2c…) is a plain request.
       shouldUpgradeCallback: isTunnelledUpgrade,
     },
-    (req, res) => {
-      // Bytes pipelined behind a refused request on the same connection are never served.
-      if (isCondemned(req.socket)) {
-        req.resume();
-        return;
-      }
-      handle(res);
-    },
+    onRequest,
   );
+  // An expectation other than 100-continue is ignored, as nginx does (RFC 9110 §10.1.1 allows
+  // it), and the request served: Node would answer a bare 417 without the proxy's error format.
+  // Expect is never forwarded (headers.ts).
+  server.on('checkExpectation', onRequest);
   // More fields than allowed are refused while parsing (431), never truncated.
   server.maxHeadersCount = limits.maxHeaderCount;
   server.on('upgrade', upgradeHandler(handle, tunnels));
