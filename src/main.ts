@@ -99,7 +99,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   if (config.workers > 1) {
     const reload = opts.configFile === null ? null : () => loadConfig(opts);
-    return runPrimary(loaded, { log, reloadSource: reload, lastRead: () => lastReadIdentity, print: (line) => process.stdout.write(`${line}\n`) });
+    return runPrimary(loaded, { log, reloadSource: reload, lastRead: () => lastReadIdentity, print: (line) => process.stdout.write(`${line}\n`), printError: (line) => process.stderr.write(`${line}\n`) });
   }
   const reloadSource = opts.configFile === null ? null : () => loadConfig(opts).config;
   let runtime: Runtime;

@@ -2,9 +2,10 @@
 // worker; reload reaches all of them; SIGTERM drains them all and exits 0.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { listeningUrl, startCli } from './helpers/cli.ts';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { listeningUrl, runCli, startCli } from './helpers/cli.ts';
 import { fetchText } from './helpers/http.ts';
 import { startUpstream } from './helpers/upstream.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -86,5 +87,28 @@ describe('workers: 2', { timeout: 90_000 }, () => {
     expect((await fetchText(`${admin}/readyz`)).status).toBe(200);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
+  });
+
+  it('an address that cannot be bound (admin or listen) exits 1, says why on stderr (no stack trace) and prints no listening line', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    onTestFinished(() => new Promise<void>((r) => busy.close(() => r())));
+    const port = (busy.address() as net.AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'fairway-workers-'));
+    const adminBusy = join(dir, 'admin-busy.yaml');
+    writeFileSync(adminBusy, `listen: 127.0.0.1:0\nworkers: 2\nadmin:\n  listen: 127.0.0.1:${port}\npools:\n  web:\n    upstreams: [http://127.0.0.1:1]\n`);
+    const listenBusy = join(dir, 'listen-busy.yaml');
+    writeFileSync(listenBusy, `listen: 127.0.0.1:${port}\nworkers: 2\npools:\n  web:\n    upstreams: [http://127.0.0.1:1]\n`);
+    for (const [file, why] of [
+      [adminBusy, /^fairway: cannot start: listen EADDRINUSE: address already in use 127\.0\.0\.1:\d+$/m],
+      [listenBusy, /^fairway: cannot start: a worker failed to start; see the log above$/m],
+    ] as const) {
+      const r = await runCli(['--config', file], { timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr, 'no stack trace').not.toMatch(/^\s+at /m);
+      expect(r.stderr, 'no restart of a worker that failed to start').not.toContain('starting a new one');
+    }
   });
 });

@@ -38,6 +38,8 @@ export interface PrimaryOptions {
   reloadSource: (() => ValidatedConfig) | null;
   /** Human lines (listening addresses) go here. */
   print: (line: string) => void;
+  /** A start that fails says why here (stderr). */
+  printError: (line: string) => void;
   /** The config file's identity as last read (watchConfig compares against it). */
   lastRead?: () => string | null;
 }
@@ -81,6 +83,8 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
   const rpc = new Rpc();
   let stopping = false;
   let draining = false;
+  /** Every worker was ready once: from now on a worker that dies is replaced. */
+  let started = false;
 
   // Active checks run here, once per upstream per interval for the whole group. Every result,
   // with the threshold state it led to, goes to every worker.
@@ -113,7 +117,8 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
     });
     worker.on('exit', (code, signal) => {
       slot.ready = false;
-      if (stopping) return;
+      // During the start a worker that exits fails the whole start (allReady): no replacement.
+      if (stopping || !started) return;
       // A worker that keeps dying soon after its start is restarted with growing delays, never
       // in a tight loop.
       const n = Date.now() - forkedAt < 5000 ? failures + 1 : 0;
@@ -131,21 +136,9 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
     for (const s of slots) s.worker.process.kill('SIGKILL');
   };
 
-  // Start every worker; fail the whole start if one exits before it is ready (e.g. cannot bind).
-  for (let i = 0; i < current.workers; i++) slots.push(fork(i));
-  if (!(await allReady(slots))) {
-    stopping = true;
-    killAll();
-    await health.close(0);
-    opts.print('fairway: a worker failed to start; see the log above');
-    return 1;
-  }
-  for (const url of slots[0]!.urls) opts.print(`fairway listening on ${url}`);
-  log.info({ workers: slots.map((s) => s.worker.process.pid) }, 'workers ready');
-
   const source: AdminSource = {
     log,
-    isReady: () => !draining && slots.every((s) => s.ready),
+    isReady: () => !draining && slots.length > 0 && slots.every((s) => s.ready),
     isDraining: () => draining,
     async metrics() {
       const replies = await askAll('metrics');
@@ -196,19 +189,35 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
     },
   };
 
+  // The admin server binds before any worker starts: a start that fails leaves nothing running
+  // and prints no listening line.
   let admin: AdminServer | null = null;
+  let adminUrl: string | null = null;
   if (current.admin !== null) {
     admin = new AdminServer(source, current.admin);
     try {
-      opts.print(`admin listening on ${await admin.listen()}`);
+      adminUrl = await admin.listen();
     } catch (err) {
-      log.error({ err }, 'admin server cannot start');
-      stopping = true;
-      killAll();
       await health.close(0);
+      opts.printError(`fairway: cannot start: ${(err as Error).message}`);
       return 1;
     }
   }
+
+  // Start every worker; fail the whole start if one exits before it is ready (e.g. cannot bind).
+  for (let i = 0; i < current.workers; i++) slots.push(fork(i));
+  if (!(await allReady(slots))) {
+    stopping = true;
+    killAll();
+    await admin?.close();
+    await health.close(0);
+    opts.printError('fairway: cannot start: a worker failed to start; see the log above');
+    return 1;
+  }
+  started = true;
+  for (const url of slots[0]!.urls) opts.print(`fairway listening on ${url}`);
+  if (adminUrl !== null) opts.print(`admin listening on ${adminUrl}`);
+  log.info({ workers: slots.map((s) => s.worker.process.pid) }, 'workers ready');
 
   const running = runUntilStopped(
     {

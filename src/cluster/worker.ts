@@ -38,17 +38,24 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     sendToPrimary({ type: 'hello' });
   });
   const config = opts.parse(text);
-  const rt = await Runtime.start(
-    { ...config, admin: null },
-    {
-      log,
-      reloadSource: null,
-      activeChecks: false,
-      share: { onEject: (pool, u, e) => sendToPrimary(ejectMessage(pool, u, e)) },
-      // Each worker binding port 0 itself would get a port of its own: only for fixed ports.
-      reusePort: (opts.reusePort ?? false) && config.listen.every((a) => a.port !== 0),
-    },
-  );
+  let rt: Runtime;
+  try {
+    rt = await Runtime.start(
+      { ...config, admin: null },
+      {
+        log,
+        reloadSource: null,
+        activeChecks: false,
+        share: { onEject: (pool, u, e) => sendToPrimary(ejectMessage(pool, u, e)) },
+        // Each worker binding port 0 itself would get a port of its own: only for fixed ports.
+        reusePort: (opts.reusePort ?? false) && config.listen.every((a) => a.port !== 0),
+      },
+    );
+  } catch (err) {
+    // Cannot bind (or the like): said once, without a stack; the primary fails the whole start.
+    log.error({ reason: (err as Error).message }, 'worker cannot start');
+    return 1;
+  }
   const loop = new EventLoopMonitor();
   loop.start();
   sendToPrimary({ type: 'ready', urls: rt.urls() });
