@@ -73,6 +73,22 @@ describe('a refused request pipelined behind a valid one', () => {
     expect(up.seen).toEqual(['GET /first']);
   });
 
+  it('bytes after a request with Connection: close are never read, and never cost that request its answer', async () => {
+    const up = await heldUpstream();
+    const p = await startProxy({ pools: { web: { upstreams: [up.url] } } });
+    const c = rawClient(p.url);
+    // llhttp refuses data after `Connection: close` (a parse error while /first is in flight).
+    c.socket.write('GET /first HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(() => up.seen.includes('GET /first'), { message: 'the first request at the upstream' });
+    up.release();
+    await waitFor(() => c.closed(), { message: 'the connection to close' });
+    const parsed = parseResponses(c.received());
+    expect(parsed.malformed).toBeNull();
+    expect(parsed.rest).toBe(0);
+    expect(parsed.responses.map((r) => [r.status, r.body.toString()])).toEqual([[200, 'first']]);
+    expect(up.seen).toEqual(['GET /first']);
+  });
+
   it('a response already streaming to the client is completed before the refusal, never cut', async () => {
     const up = await heldUpstream({ streamHead: true });
     const p = await startProxy({ pools: { web: { upstreams: [up.url] } } });
