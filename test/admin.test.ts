@@ -204,6 +204,9 @@ describe('admin: /status', () => {
     expect(ub!.reason).toMatch(/connect/);
     expect(ub!.responses.error).toBe(1);
     expect(ub!.ejectedForMs).toBeGreaterThan(0);
+    // EWMA latency is shown for every balancer, not only ewma: measured once answered.
+    expect(ua!.ewmaMs).toBeGreaterThan(0);
+    expect(before.pools[0]!.upstreams[0]!.ewmaMs).toBeNull();
     // Uptime is the time since the runtime started: within what this test measured around it.
     const startedAt = Date.parse(s.startedAt);
     expect(startedAt).toBeGreaterThanOrEqual(startedBefore);

@@ -257,11 +257,8 @@ export function renderMetrics(src: MetricsSource, extras: MetricsExtras = {}): s
   }
   w.family('fairway_upstream_ejections_total', 'counter', 'Times passive health ejected the upstream.');
   for (const r of rows) w.sample('fairway_upstream_ejections_total', r.labels, r.u.ejections);
-  w.family('fairway_upstream_ewma_seconds', 'gauge', 'Peak-EWMA latency estimate decayed to now, as the ewma balancer sees it (ewma pools only; 0 = not measured).');
-  for (const r of rows) {
-    if (r.pool.config.balancer !== 'ewma') continue;
-    w.sample('fairway_upstream_ewma_seconds', r.labels, decayedEstimateMs(r.u, now, r.pool.config.ewmaDecayMs) / 1000);
-  }
+  w.family('fairway_upstream_ewma_seconds', 'gauge', 'Peak-EWMA latency estimate decayed to now, as the ewma balancer sees it (every pool; 0 = not measured).');
+  for (const r of rows) w.sample('fairway_upstream_ewma_seconds', r.labels, decayedEstimateMs(r.u, now, r.pool.config.ewmaDecayMs) / 1000);
   w.family('fairway_upstream_traffic_share', 'gauge', "Fraction of the pool's tries the upstream got over the last 60 s (absent while the pool had none).");
   for (const p of pools) {
     const ups = rows.filter((r) => r.pool === p);

@@ -3,6 +3,7 @@
 // flags on upstreams and calls `rebuild()`; `pick()` never asks about health. Membership is
 // replaced whole (`setUpstreams`, when DNS changes a pool's addresses), never edited in place.
 
+import { EwmaCost } from '../balancer/ewma-cost.ts';
 import { compileHashKey, type KeyExtractor } from '../balancer/hash-key.ts';
 import { NO_KEY, type Balancer } from '../balancer/types.ts';
 import type { PoolConfig } from '../config/types.ts';
@@ -34,6 +35,11 @@ export class Pool {
   declare readonly keyOf: KeyExtractor | null;
   /** Selectable members as last handed to the balancer. */
   declare members: readonly Upstream[];
+  /**
+   * Keeps each upstream's EWMA latency (shown in /status for every pool) when the balancer
+   * does not (every balancer but ewma, which folds its own samples); null for ewma pools.
+   */
+  declare readonly latencyEwma: EwmaCost | null;
 
   constructor(config: PoolConfig, upstreams: readonly Upstream[], balancer: Balancer, clock: Clock) {
     this.name = config.name;
@@ -45,6 +51,7 @@ export class Pool {
     this.budget = new RetryBudget(config.retry.budgetPercent, config.retry.budgetMinPerSecond);
     this.keyOf = config.hash === null ? null : compileHashKey(config.hash);
     this.members = [];
+    this.latencyEwma = config.balancer === 'ewma' ? null : new EwmaCost(config.ewmaDecayMs);
     this.rebuild();
   }
 
@@ -96,6 +103,7 @@ export class Pool {
     u.inflight--;
     u.traffic.finished(nowMs, latencyMs, ok);
     this.balancer.onFinish(u, nowMs, latencyMs, ok);
+    this.latencyEwma?.fold(u, nowMs, latencyMs, ok);
     if (u.retired && u.inflight === 0) closeRetired(u);
   }
 }
