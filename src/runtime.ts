@@ -12,6 +12,7 @@ import { HealthChecker } from './health/checker.ts';
 import { HealthState, type HealthShare } from './health/state.ts';
 import { AccessLog } from './observability/access-log.ts';
 import { EventLog, reloadEvent } from './observability/events.ts';
+import { restartOnlyChanges } from './config/restart-only.ts';
 import type { Logger } from './observability/log.ts';
 import { Pool } from './pool/pool.ts';
 import { Registry } from './pool/registry.ts';
@@ -93,6 +94,8 @@ export class Runtime {
   readonly discovery: DnsDiscovery;
   private readonly registry: Registry;
   private readonly reloadSource: (() => Config) | null;
+  /** The config the process started with: what listeners, admin server and limits were bound by. */
+  private readonly startConfig: Config;
   private readonly reusePort: boolean;
   private readonly activeChecks: boolean;
   private readonly firstLookupWaitMs: number;
@@ -113,6 +116,7 @@ export class Runtime {
     });
     this.registry = new Registry(this.health);
     this.reloadSource = opts.reloadSource ?? null;
+    this.startConfig = config;
     this.reusePort = opts.reusePort ?? false;
     this.activeChecks = opts.activeChecks ?? true;
     this.draining = false;
@@ -208,7 +212,9 @@ export class Runtime {
       throw err;
     }
     await this.apply(config);
-    this.events.record(reloadEvent({ source: config.source }));
+    const restartNeeded = restartOnlyChanges(this.startConfig, config);
+    if (restartNeeded.length > 0) this.log.warn({ keys: restartNeeded }, 'reload: these changes take effect at the next restart');
+    this.events.record(reloadEvent({ source: config.source, restartNeeded }));
     return config;
   }
 

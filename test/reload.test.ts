@@ -87,6 +87,23 @@ describe('reload', () => {
     expect((await fetchText(`${p.url}/`)).body).toBe('a\n');
   });
 
+  it('a reload that changes the admin token (bound at start) applies the rest and says the token waits for a restart', async () => {
+    const [a, b] = await Promise.all(['a', 'b'].map((name) => startUpstream({ name })));
+    const dir = mkdtempSync(join(tmpdir(), 'fairway-reload-'));
+    const file = join(dir, 'fairway.yaml');
+    const withAdmin = (url: string, token: string): string => `admin:\n  listen: 127.0.0.1:0\n${token}${yamlFor([url])}`;
+    writeFileSync(file, withAdmin(a!.url, ''));
+    const p = await startProxy(readYaml(file), { reload: () => loadConfigFile(file) });
+    writeFileSync(file, withAdmin(b!.url, '  token: t0ken\n'));
+    await p.runtime.reload();
+    expect((await fetchText(`${p.url}/`)).body).toBe('b\n');
+    const event = p.runtime.events.list().at(-1) as { ok: boolean; reason: string };
+    expect(event.ok).toBe(true);
+    expect(event.reason).toBe(`applied ${file} (admin.token: at the next restart)`);
+    // Not applied (a reload never changes the admin server's authentication): still open.
+    expect((await fetchText(`${p.adminUrl!}/status`)).status).toBe(200);
+  });
+
   it('SIGHUP reloads the file of a running process; an invalid file keeps it serving', async () => {
     const [a, b] = await Promise.all(['a', 'b'].map((name) => startUpstream({ name })));
     const dir = mkdtempSync(join(tmpdir(), 'fairway-reload-'));

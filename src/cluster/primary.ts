@@ -12,6 +12,7 @@ import { AdminServer } from '../admin/server.ts';
 import { NoConfigFileError, type AdminSource } from '../admin/source.ts';
 import type { Config } from '../config/types.ts';
 import { runUntilStopped } from '../lifecycle.ts';
+import { restartOnlyChanges } from '../config/restart-only.ts';
 import { reloadEvent } from '../observability/events.ts';
 import type { Logger } from '../observability/log.ts';
 import { Runtime } from '../runtime.ts';
@@ -184,7 +185,9 @@ export async function runPrimary(initial: ValidatedConfig, opts: PrimaryOptions)
         health.events.record(reloadEvent({ refused: err }));
         throw err;
       }
-      health.events.record(reloadEvent({ source: next.config.source }));
+      const restartNeeded = restartOnlyChanges(initial.config, next.config);
+      if (restartNeeded.length > 0) log.warn({ keys: restartNeeded }, 'reload: these changes take effect at the next restart');
+      health.events.record(reloadEvent({ source: next.config.source, restartNeeded }));
       return next.config;
     },
   };

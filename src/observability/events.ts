@@ -24,13 +24,18 @@ export interface ReloadEvent {
 export type Event = HealthEvent | ReloadEvent;
 
 /**
- * The event of a reload: applied from `source`, or refused with `err`, whose message (e.g. a
+ * The event of a reload: applied from `source` (naming the changed keys only a restart applies,
+ * see config/restart-only.ts), or refused with `err`, whose message (e.g. a
  * ConfigError's "invalid configuration (2 problems):" and one line per problem) becomes one
  * line with every problem kept.
  */
-export function reloadEvent(outcome: { readonly source: string | null } | { readonly refused: unknown }): ReloadEvent {
+export function reloadEvent(outcome: { readonly source: string | null; readonly restartNeeded?: readonly string[] } | { readonly refused: unknown }): ReloadEvent {
   const at = new Date().toISOString();
-  if ('source' in outcome) return { at, type: 'reload', ok: true, reason: `applied ${outcome.source ?? 'config'}` };
+  if ('source' in outcome) {
+    const later = outcome.restartNeeded ?? [];
+    const note = later.length === 0 ? '' : ` (${later.join(', ')}: at the next restart)`;
+    return { at, type: 'reload', ok: true, reason: `applied ${outcome.source ?? 'config'}${note}` };
+  }
   const message = outcome.refused instanceof Error ? outcome.refused.message : String(outcome.refused);
   const lines = message.split('\n').filter((l) => l.trim() !== '');
   const reason = lines.length <= 1 ? (lines[0] ?? 'invalid config') : `${lines[0]!.replace(/:$/, '')}: ${lines.slice(1).join('; ')}`;
