@@ -76,6 +76,10 @@ describe('did you mean', () => {
 
   it('stays quiet when nothing is close', () => {
     expect(didYouMean('colour', ['balancer', 'upstreams'])).toBeUndefined();
+    // Not a typo but part of a key: the key that contains it.
+    expect(didYouMean('path', ['host', 'pathPrefix'])).toBe('pathPrefix');
+    expect(didYouMean('prefix', ['host', 'pathPrefix'])).toBe('pathPrefix');
+    expect(didYouMean('pat', ['host', 'pathPrefix'])).toBeUndefined();
     expect(didYouMean('xyz', ['api'])).toBeUndefined();
     expect(didYouMean('anything', [])).toBeUndefined();
     expect(suggestion('zzzzzz', ['balancer'])).toBe('');

@@ -92,21 +92,25 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate closest to `input` (case-insensitive), or undefined when none is close enough
  * to be a plausible typo: at most 1 edit for inputs up to 3 characters, 2 up to 7, 3 beyond.
- * Ties go to the earlier candidate.
+ * Ties go to the earlier candidate. Without a typo, a candidate that contains an input of 4 or
+ * more characters (`path` → `pathPrefix`).
  */
 export function didYouMean(input: string, candidates: Iterable<string>): string | undefined {
   const needle = input.toLowerCase();
   const limit = needle.length <= 3 ? 1 : needle.length <= 7 ? 2 : 3;
   let best: string | undefined;
   let bestDistance = limit + 1;
+  let containing: string | undefined;
   for (const c of candidates) {
-    const d = editDistance(needle, c.toLowerCase());
+    const lower = c.toLowerCase();
+    const d = editDistance(needle, lower);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
+    if (containing === undefined && needle.length >= 4 && lower.includes(needle)) containing = c;
   }
-  return best;
+  return best ?? containing;
 }
 
 /** ` (did you mean 'x'?)` when a candidate is close to `input`, else ''. Ready to append to a message. */
