@@ -46,6 +46,8 @@ describe('bad requests', () => {
     const res = await rawRequest(p.url, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(res).toMatch(/^HTTP\/1.1 405/);
     expect(res).toContain('x-fairway-error: method-not-allowed');
+    // RFC 9110 §15.5.6: a 405 lists the methods that are served.
+    expect(res).toMatch(/\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/);
   });
 
   it('a chunked body over server.maxBodySize: 413 body-too-large', async () => {

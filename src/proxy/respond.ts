@@ -29,6 +29,9 @@ const MESSAGES: Readonly<Record<ErrorCode, string>> = {
   internal: 'Internal proxy error.',
 };
 
+/** The methods the proxy serves (every one but CONNECT): `Allow` of a 405 and of `OPTIONS *`. */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
 /** Precomputed bodies: one Buffer per code, built once. */
 const BODIES = new Map<ErrorCode, Buffer>(
   (Object.keys(MESSAGES) as ErrorCode[]).map((code) => [code, Buffer.from(`${STATUS_OF[code]} ${MESSAGES[code]}\n`)]),
@@ -41,8 +44,8 @@ export function errorBody(code: ErrorCode): Buffer {
 
 /**
  * The header fields of the proxy's own response for `code` (flat [name, value, …]): plain text,
- * its length, x-fairway-error, no-store, and `Retry-After: 1` on a 503; then a route's response
- * rules when given ("errors the proxy produces on a route get its response headers too").
+ * its length, x-fairway-error, no-store, `Retry-After: 1` on a 503, `Allow` on a 405; then a
+ * route's response rules when given ("errors the proxy produces on a route get its response headers too").
  */
 export function errorHeaders(code: ErrorCode, rules: CompiledRules | null = null): string[] {
   const body = BODIES.get(code)!;
@@ -53,6 +56,8 @@ export function errorHeaders(code: ErrorCode, rules: CompiledRules | null = null
     'cache-control', 'no-store',
   ];
   if (STATUS_OF[code] === 503) headers.push('retry-after', '1');
+  // RFC 9110 §15.5.6: a 405 says which methods are served.
+  else if (STATUS_OF[code] === 405) headers.push('allow', ALLOWED_METHODS);
   if (rules !== null) applyRules(headers, rules);
   return headers;
 }

@@ -18,6 +18,7 @@ import type { Pool } from '../pool/pool.ts';
 import { Verdict } from '../proxy/attempt.ts';
 import { applyRules, forwardRequestHeaders, forwardResponseHeaders, type CompiledRules } from '../proxy/headers.ts';
 import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
+import { ALLOWED_METHODS } from '../proxy/respond.ts';
 import { backoffMs, isIdempotent, isRetryable } from '../proxy/retry.ts';
 import { isValidTraceparent, newTraceparent, traceIdOf } from '../proxy/trace.ts';
 import type { Downstream } from './downstream.ts';
@@ -291,7 +292,7 @@ function onBug(ctx: HandlerContext, client: Downstream, ex: Exchange | null, err
  */
 function answerAsterisk(client: Downstream, draining: boolean): void {
   if (client.method !== 'OPTIONS' || client.upgrade !== null) return client.sendError(ErrorCode.BadRequest, draining);
-  const headers = ['allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'content-length', '0'];
+  const headers = ['allow', ALLOWED_METHODS, 'content-length', '0'];
   if (draining) headers.push('connection', 'close');
   client.sendHead(204, headers);
   client.sendEnd();
