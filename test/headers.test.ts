@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchText } from './helpers/http.ts';
 import { rawRequest } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
+import { startRecordingUpstream } from './helpers/recording-upstream.ts';
 import { startUpstream } from './helpers/upstream.ts';
 
 
@@ -64,6 +65,15 @@ describe('request headers', () => {
 });
 
 describe('response headers', () => {
+  it('a 204 reaches the client without the Content-Length its upstream sent (RFC 9110 §8.6)', async () => {
+    const up = await startRecordingUpstream({ respond: () => 'HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-App: yes\r\n\r\n' });
+    const p = await startProxy({ pools: { web: { upstreams: [up.url] } } });
+    const res = await rawRequest(p.url, 'DELETE /item HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n');
+    expect(res).toMatch(/^HTTP\/1.1 204 /);
+    expect(res).toMatch(/\r\nx-app: yes\r\n/i);
+    expect(res).not.toMatch(/\r\ncontent-length:/i);
+  });
+
   it('removes hop-by-hop headers from the upstream response, keeps end-to-end ones', async () => {
     const up = net.createServer((s) => {
       s.once('data', () => {

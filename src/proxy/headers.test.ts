@@ -33,6 +33,13 @@ describe('forwardRequestHeaders', () => {
 });
 
 describe('forwardResponseHeaders', () => {
+  it('drops Content-Length from a 204 (RFC 9110 §8.6), keeps it on a 200 and a 304', () => {
+    const h = { 'content-length': '0', etag: '"x"' };
+    expect(forwardResponseHeaders(h, 204)).toEqual(['etag', '"x"']);
+    expect(forwardResponseHeaders(h, 200)).toEqual(['content-length', '0', 'etag', '"x"']);
+    expect(forwardResponseHeaders(h, 304)).toEqual(['content-length', '0', 'etag', '"x"']);
+  });
+
   it('drops hop-by-hop and Connection-listed names, expands repeated headers', () => {
     const out = forwardResponseHeaders({
       connection: 'keep-alive, x-internal',
@@ -41,7 +48,7 @@ describe('forwardResponseHeaders', () => {
       'x-internal': 'secret',
       'set-cookie': ['a=1', 'b=2'],
       'content-type': 'text/plain',
-    });
+    }, 200);
     expect(out).toEqual(['set-cookie', 'a=1', 'set-cookie', 'b=2', 'content-type', 'text/plain']);
   });
 });

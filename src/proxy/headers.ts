@@ -166,13 +166,16 @@ function mergeTokens(into: Set<string> | null, value: string): Set<string> | nul
  * (lower-cased names; arrays for repeated headers such as set-cookie), without hop-by-hop
  * headers. O(headers).
  */
-export function forwardResponseHeaders(headers: ResponseHeaders): string[] {
+export function forwardResponseHeaders(headers: ResponseHeaders, status: number): string[] {
   const conn = headers['connection'];
   const listed = conn === undefined ? null : connectionTokens(typeof conn === 'string' ? [conn] : conn);
+  // RFC 9110 §8.6: a 1xx or 204 response never carries Content-Length (some upstreams send one).
+  const noLength = status < 200 || status === 204;
   const out: string[] = [];
   for (const name in headers) {
     if (HOP_BY_HOP.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
+    if (noLength && name === 'content-length') continue;
     const value = headers[name];
     if (value === undefined) continue;
     if (typeof value === 'string') out.push(name, value);

@@ -151,7 +151,7 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
       }
       if (verdict !== Verdict.Failed) a.headersAt = ctx.clock();
 
-      if (verdict === Verdict.Upgraded) return ex.tunnel(a, forwardResponseHeaders(a.headers!));
+      if (verdict === Verdict.Upgraded) return ex.tunnel(a, forwardResponseHeaders(a.headers!, a.status));
       if (verdict === Verdict.Head && a.error === null) {
         // A 502/503/504 answer is retried like a failure when the rules allow; its body is dropped.
         if (isFailureStatus(a.status) && mayRetry(ex, pool, Phase.ResponseHeaders, ErrorCode.UpstreamStatus)) {
@@ -161,7 +161,7 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
           continue;
         }
         try {
-          ex.deliver(a, forwardResponseHeaders(a.headers!));
+          ex.deliver(a, forwardResponseHeaders(a.headers!, a.status));
         } catch (err) {
           // The client protocol refused a header value: a malformed response, nothing was sent.
           ctx.log.debug({ err, upstream: u.origin }, 'response headers rejected');

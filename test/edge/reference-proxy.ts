@@ -130,7 +130,7 @@ export async function startReferenceProxy(upstreamUrl: string): Promise<Referenc
           fail(bad.code);
           return c.abort(new Error(bad.reason));
         }
-        const list = forwardResponseHeaders(headers);
+        const list = forwardResponseHeaders(headers, status);
         if (close) list.push('connection', 'close');
         try {
           res.writeHead(status, list);
