@@ -81,6 +81,20 @@ describe('proxy-generated errors', () => {
     expect(elapsed).toBeLessThan(5000);
   });
 
+  it('a short per-try timeout is kept precisely: three 200 ms tries take about 0.6 s, not 3 s', async () => {
+    const a = await startUpstream({ name: 'a', behavior: { kind: 'hang' } });
+    const p = await startProxy({ timeouts: { response: '200ms' }, pools: { web: { upstreams: [a.url] } } });
+    const t0 = performance.now();
+    const r = await fetchText(`${p.url}/`);
+    const elapsed = performance.now() - t0;
+    expect(r.status).toBe(504);
+    expect(r.headers['x-fairway-error']).toBe('upstream-timeout');
+    expect(a.hits).toBe(3);
+    // undici's coarse timers made each 200 ms try last about 1 s (3 s in all).
+    expect(elapsed).toBeGreaterThanOrEqual(550);
+    expect(elapsed).toBeLessThan(1800);
+  });
+
   it('aborts the client when the upstream dies mid-body (no truncated body that looks complete)', async () => {
     const a = await startUpstream({ name: 'a', behavior: { kind: 'reset-mid-body' } });
     const p = await startProxy({ pools: { web: { upstreams: [a.url] } } });

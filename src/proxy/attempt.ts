@@ -44,6 +44,18 @@ function countFields(headers: ResponseHeaders): number {
   return n;
 }
 
+/**
+ * Per-try timeouts below this are kept by a timer of the try's own: undici's header timeout runs
+ * on its coarse timers (a ~0.5 s tick), which fire up to about 1 s late (a 300 ms timeout took
+ * 1.0 s), a large error for a short timeout and a negligible one for the 30 s default, which
+ * keeps costing nothing extra.
+ */
+export const PRECISE_TIMEOUT_BELOW_MS = 5000;
+
+function onTryTimeout(a: Attempt): void {
+  a.timeOut();
+}
+
 /** `new Promise(capture)` hands out its resolve function without a closure per attempt. */
 let captured: ((v: Verdict) => void) | null = null;
 function capture(resolve: (v: Verdict) => void): void {
@@ -84,10 +96,16 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Its bookkeeping was done (Exchange.settle): exactly once per try. */
   declare settled: boolean;
   declare private resumeFn: (() => void) | null;
+  /** Per-try timeout (ms) when below PRECISE_TIMEOUT_BELOW_MS, else 0 (undici's own applies). */
+  declare private readonly timeoutMs: number;
+  declare private timer: NodeJS.Timeout | null;
 
-  constructor(upstream: Upstream, startedAt: number) {
+  /** `timeoutMs`: the per-try timeout, request sent → response head (0 = none). */
+  constructor(upstream: Upstream, startedAt: number, timeoutMs = 0) {
     this.upstream = upstream;
     this.startedAt = startedAt;
+    this.timeoutMs = timeoutMs > 0 && timeoutMs < PRECISE_TIMEOUT_BELOW_MS ? timeoutMs : 0;
+    this.timer = null;
     this.verdict = new Promise<Verdict>(capture);
     this.resolveVerdict = captured;
     captured = null;
@@ -124,9 +142,27 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.phase = Phase.RequestSent;
+    // Started where undici starts its header timeout: as the request is written.
+    if (this.timeoutMs > 0 && this.timer === null) this.timer = setTimeout(onTryTimeout, this.timeoutMs, this);
+  }
+
+  /** No response head within the per-try timeout: fails the try as undici's timeout would. */
+  timeOut(): void {
+    this.timer = null;
+    if (this.resolveVerdict === null) return;
+    const err = Object.assign(new Error(`no response head within ${this.timeoutMs} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+    this.abort(err);
+    this.decide(Verdict.Failed);
+  }
+
+  private clearTimer(): void {
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = null;
   }
 
   onRequestUpgrade(controller: Controller, status: number, headers: ResponseHeaders, socket: Duplex): void {
+    this.clearTimer();
     this.controller = controller;
     this.status = status;
     this.headers = headers;
@@ -141,6 +177,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Controller, status: number, headers: ResponseHeaders): void {
     if (status >= 100 && status < 200) return; // 1xx informational: undici handles 100-continue; not forwarded
+    this.clearTimer();
     this.controller = controller;
     // Stricter than undici's parser (response-checks.ts): refused as a malformed response, and the
     // connection is dropped with the try, so nothing of it can reach another client.
@@ -180,6 +217,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, err: Error): void {
+    this.clearTimer();
     if (this.error === null) this.error = err;
     if (this.resolveVerdict !== null) {
       this.decide(Verdict.Failed);
@@ -232,6 +270,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
    * even sent, fails the verdict now and aborts it when undici starts it. Safe to repeat.
    */
   abort(reason: Error): void {
+    this.clearTimer();
     this.discarded = true;
     this.pending = null;
     if (this.error === null) this.error = reason;

@@ -114,7 +114,7 @@ export class Exchange implements ClientCloseListener, AttemptSink {
     const isRetry = this.tries > 0;
     this.tries++;
     if (this.tried !== null) this.tried.push(u);
-    const a = new Attempt(u, now);
+    const a = new Attempt(u, now, this.dispatch.headersTimeout ?? 0);
     this.current = a;
     this.pool.start(u, now, isRetry);
     try {
