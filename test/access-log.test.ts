@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { listeningUrl, startCli } from './helpers/cli.ts';
 import { fetchText } from './helpers/http.ts';
+import { closedPortUrl } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -73,6 +74,25 @@ describe('access log (json)', () => {
     expect(served.reduce((n, l) => n + (l['tries'] as number), 0)).toBe(served.length + bad.hits);
     expect(bad.hits).toBeGreaterThan(0);
     for (const l of served) expect(l['upstream']).toBe(good.url);
+  });
+
+  it('counts the body of the proxy\'s own error responses in bytes (none for HEAD)', async () => {
+    const file = tempLog();
+    const p = await startProxy({
+      accessLog: { path: file },
+      pools: { web: { upstreams: [await closedPortUrl()], retry: { attempts: 1 } } },
+      routes: [{ match: { pathPrefix: '/app' }, pool: 'web' }],
+    });
+    const notFound = await fetchText(`${p.url}/nowhere`);
+    const refused = await fetchText(`${p.url}/app`);
+    const head = await fetchText(`${p.url}/nowhere`, { method: 'HEAD' });
+    expect([notFound.status, refused.status, head.status]).toEqual([404, 502, 404]);
+    await waitFor(() => lines(file).length === 3, { message: 'three lines' });
+    const [l404, l502, lHead] = lines(file);
+    expect(l404).toMatchObject({ status: 404, error: 'no-route', bytes: Buffer.byteLength(notFound.body) });
+    expect(l502).toMatchObject({ status: 502, error: 'connect-refused', bytes: Buffer.byteLength(refused.body) });
+    expect(Buffer.byteLength(refused.body)).toBeGreaterThan(0);
+    expect(lHead).toMatchObject({ status: 404, method: 'HEAD', bytes: 0 });
   });
 
   it('logs a client that left before its response as 499', async () => {
