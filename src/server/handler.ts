@@ -23,7 +23,7 @@ import { isValidTraceparent, newTraceparent, traceIdOf } from '../proxy/trace.ts
 import type { Downstream } from './downstream.ts';
 import { Reject, checkHost, checkRequestHead, type EdgeLimits, type EdgeRejection } from './edge-checks.ts';
 import { CLIENT_CLOSED_STATUS, Exchange, errorBodyBytes, isFailureStatus, writeAccess, type PipelineContext } from './exchange.ts';
-import { rewritePath, type Route } from './route.ts';
+import { hasDotSegment, rewritePath, type Route } from './route.ts';
 import { hostname, type Router } from './router.ts';
 
 /** The config generation a request resolves once, at its start, and keeps to its end. */
@@ -74,6 +74,8 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
     if (client.upgrade !== null && draining) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.Draining, true, null);
     const route = gen.router.match(hostname(fwd.host ?? undefined), target);
     if (route === undefined) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.NoRoute, draining, null);
+    // A dot segment would let the upstream resolve the request out of the rewritten prefix.
+    if (route.rewriteFrom !== null && hasDotSegment(target)) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, draining, route);
     const pool = route.pool;
     const maxBody = gen.maxBodyBytes;
     // The body is not read: close the connection rather than drain an unwanted upload.
