@@ -142,7 +142,7 @@ export class Runtime {
       await rt.firstAnswers(rt.current.watches);
       const handle = createHandler(rt.handlerContext());
       for (const address of config.listen) {
-        const l = await Listener.open({ address, limits: config.server, handle, log: rt.log });
+        const l = await Listener.open({ address, limits: config.server, handle, log: rt.log, onRefused: (r) => rt.accessLog?.write(r) });
         rt.listeners.push(l);
         await l.listen(rt.reusePort);
       }
