@@ -6,7 +6,7 @@
 // in-flight, force-close.
 
 import { createBalancer } from './balancer/index.ts';
-import type { Config, UpstreamConfig } from './config/types.ts';
+import type { Config, ListenAddress, UpstreamConfig } from './config/types.ts';
 import { DnsDiscovery, dnsNameStatus, expandPool, type DnsNameStatus, type DnsWatch } from './discovery/dns.ts';
 import { HealthChecker } from './health/checker.ts';
 import { HealthState, type HealthShare } from './health/state.ts';
@@ -146,7 +146,7 @@ export class Runtime {
       await rt.firstAnswers(rt.current.watches);
       const handle = createHandler(rt.handlerContext());
       for (const address of config.listen) {
-        const l = await Listener.open({ address, limits: config.server, handle, log: rt.log });
+        const l = await Listener.open({ address, limits: config.server, handle, log: rt.log, onRefused: (r) => rt.accessLog?.write(r) });
         rt.listeners.push(l);
         await l.listen(rt.reusePort);
       }
@@ -285,11 +285,17 @@ export class Runtime {
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
 
-  /** The certificates of a TLS listener as the new config has them (matched by address). */
+  /**
+   * The certificates of a TLS listener as the new config has them: the entry at its own place in
+   * `listen` when that has its address, else the TLS entry with its address (several entries may
+   * say port 0, so the first with the address can be a plain one).
+   */
   private async reloadCertificates(l: Listener, config: Config): Promise<void> {
     const store = l.certificates;
     if (store === null) return;
-    const tls = config.listen.find((a) => a.host === l.address.host && a.port === l.address.port)?.tls ?? null;
+    const same = (a: ListenAddress): boolean => a.host === l.address.host && a.port === l.address.port;
+    const own = config.listen[this.listeners.indexOf(l)];
+    const tls = (own !== undefined && same(own) ? own : config.listen.find((a) => same(a) && a.tls !== null))?.tls ?? null;
     try {
       await store.reload(tls ?? undefined);
     } catch (err) {

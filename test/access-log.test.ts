@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { listeningUrl, startCli } from './helpers/cli.ts';
 import { fetchText } from './helpers/http.ts';
+import { closedPortUrl, rawRequest } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -73,6 +74,51 @@ describe('access log (json)', () => {
     expect(served.reduce((n, l) => n + (l['tries'] as number), 0)).toBe(served.length + bad.hits);
     expect(bad.hits).toBeGreaterThan(0);
     for (const l of served) expect(l['upstream']).toBe(good.url);
+  });
+
+  it('counts the body of the proxy\'s own error responses in bytes (none for HEAD)', async () => {
+    const file = tempLog();
+    const p = await startProxy({
+      accessLog: { path: file },
+      pools: { web: { upstreams: [await closedPortUrl()], retry: { attempts: 1 } } },
+      routes: [{ match: { pathPrefix: '/app' }, pool: 'web' }],
+    });
+    const notFound = await fetchText(`${p.url}/nowhere`);
+    const refused = await fetchText(`${p.url}/app`);
+    const head = await fetchText(`${p.url}/nowhere`, { method: 'HEAD' });
+    expect([notFound.status, refused.status, head.status]).toEqual([404, 502, 404]);
+    await waitFor(() => lines(file).length === 3, { message: 'three lines' });
+    const [l404, l502, lHead] = lines(file);
+    expect(l404).toMatchObject({ status: 404, error: 'no-route', bytes: Buffer.byteLength(notFound.body) });
+    expect(l502).toMatchObject({ status: 502, error: 'connect-refused', bytes: Buffer.byteLength(refused.body) });
+    expect(Buffer.byteLength(refused.body)).toBeGreaterThan(0);
+    expect(lHead).toMatchObject({ status: 404, method: 'HEAD', bytes: 0 });
+  });
+
+  it('logs requests the parser refuses (400, 431, 505) and CONNECT (405), which never reach the pipeline', async () => {
+    const up = await startUpstream({ name: 'a' });
+    const file = tempLog();
+    const p = await startProxy({ accessLog: { path: file }, pools: { web: { upstreams: [up.url] } } });
+    const sent: [string, number][] = [
+      ['GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['GET / HTTP/3.0\r\nHost: x\r\n\r\n', 505],
+      ['CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n', 405],
+    ];
+    const bodies: string[] = [];
+    for (const [text, status] of sent) {
+      const reply = await rawRequest(p.url, text);
+      expect(reply.startsWith(`HTTP/1.1 ${status} `), reply.slice(0, 40)).toBe(true);
+      bodies.push(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+    }
+    await waitFor(() => lines(file).length === sent.length, { message: 'one line per refused request' });
+    const logged = lines(file);
+    expect(logged.map((l) => l['status'])).toEqual(sent.map(([, status]) => status));
+    expect(logged.map((l) => l['error'])).toEqual(['bad-request', 'headers-too-large', 'version-not-supported', 'method-not-allowed']);
+    logged.forEach((l, i) => expect(l['bytes']).toBe(Buffer.byteLength(bodies[i]!)));
+    expect(logged[0]).toMatchObject({ client: '127.0.0.1', method: '-', path: '-', pool: null, upstream: null, tries: 0, traceId: null });
+    expect(logged[3]).toMatchObject({ method: 'CONNECT', path: '127.0.0.1:1' });
+    expect(up.hits).toBe(0);
   });
 
   it('logs a client that left before its response as 499', async () => {

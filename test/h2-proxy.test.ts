@@ -158,7 +158,7 @@ describe('the response an HTTP/2 client gets', () => {
   it('carries no connection-specific headers and no reason phrase', async () => {
     const raw = await rawUpstream(
       'HTTP/1.1 201 Very Created\r\nConnection: keep-alive, x-hop\r\nKeep-Alive: timeout=5\r\nX-Hop: secret\r\nProxy-Connection: keep-alive\r\n' +
-        'Upgrade: h2c\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
+        'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAA\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
     );
     const url = await proxy({ pools: { web: { upstreams: [raw] } } });
     const session = await h2Connect(url, { ca: local.pki.ca.certPem });
@@ -166,7 +166,7 @@ describe('the response an HTTP/2 client gets', () => {
     expect(r.status).toBe(201);
     expect(r.body.toString()).toBe('ok');
     expect(r.headers['x-kept']).toBe('yes');
-    for (const name of ['connection', 'keep-alive', 'x-hop', 'proxy-connection', 'upgrade', 'transfer-encoding']) expect(r.headers[name], name).toBeUndefined();
+    for (const name of ['connection', 'keep-alive', 'x-hop', 'proxy-connection', 'upgrade', 'transfer-encoding', 'http2-settings']) expect(r.headers[name], name).toBeUndefined();
   });
 
   it('drops the trailers of a chunked upstream response, keeps its body', async () => {

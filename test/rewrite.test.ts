@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { fetchText } from './helpers/http.ts';
+import { rawRequest } from './helpers/net.ts';
 import { startProxy } from './helpers/proxy.ts';
 import { startUpstream } from './helpers/upstream.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -26,6 +27,29 @@ describe('rewrite.pathPrefix', () => {
       expect((await fetchText(`${p.url}${sent}`)).status).toBe(200);
       expect(up.requests.at(-1)!.url, sent).toBe(seen);
     }
+  });
+
+  it('refuses a path with . or .. segments (400), which an upstream would resolve out of the new prefix', async () => {
+    const up = await startUpstream({ name: 'api' });
+    const p = await startProxy({
+      pools: { api: { upstreams: [up.url] } },
+      routes: [
+        { match: { pathPrefix: '/sub/' }, pool: 'api', rewrite: { pathPrefix: '/v2/' }, headers: { response: { set: { 'x-route': 'sub' } } } },
+        { pool: 'api' },
+      ],
+    });
+    for (const sent of ['/sub/x/../../admin', '/sub/%2e%2e/admin', '/sub/./a']) {
+      const reply = await rawRequest(p.url, `GET ${sent} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(reply, sent).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply, sent).toMatch(/x-fairway-error: bad-request/);
+      expect(reply, sent).toMatch(/x-route: sub/);
+    }
+    expect(up.hits).toBe(0);
+    // Dots inside a name are fine, and a route without a rewrite forwards the path as sent.
+    expect((await fetchText(`${p.url}/sub/file.tar.gz?x=../`)).status).toBe(200);
+    expect(up.requests.at(-1)!.url).toBe('/v2/file.tar.gz?x=../');
+    expect(await rawRequest(p.url, 'GET /other/../x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(up.requests.at(-1)!.url).toBe('/other/../x');
   });
 
   it('rewrites to another prefix', async () => {

@@ -13,6 +13,10 @@ import { tlsMetricFamilies } from '../src/tls/metrics.ts';
 import type { CertificateStore } from '../src/tls/store.ts';
 import { createTestPki, fingerprintOf, installPair, kubeSecretDir, startTlsServer, tlsConnect, type CertFiles, type TestPki } from './helpers/certs.ts';
 import { waitFor } from './helpers/wait.ts';
+import { buildConfig } from '../src/config/load.ts';
+import { tlsListen } from './helpers/h2.ts';
+import { startProxy } from './helpers/proxy.ts';
+import { startUpstream } from './helpers/upstream.ts';
 
 const POLL_MS = 50;
 
@@ -164,5 +168,20 @@ describe('reload with a new certificate list', () => {
     expect(await served(port)).toBe(fingerprintOf(other.certPem));
     const err = await tlsConnect(port, { servername: 'a.test', maxVersion: 'TLSv1.2' }).catch((e: unknown) => e);
     expect((err as NodeJS.ErrnoException).code).toMatch(/PROTOCOL_VERSION/);
+  });
+});
+
+describe('reload of a running proxy', () => {
+  it('applies a TLS listener\'s new certificates when a plain listener shares its port-0 address', async () => {
+    const up = await startUpstream({ name: 'a' });
+    const config = (pair: CertFiles): Record<string, unknown> => ({
+      listen: ['127.0.0.1:0', tlsListen([pair])],
+      pools: { web: { upstreams: [up.url] } },
+    });
+    const p = await startProxy(config(oldA));
+    const port = Number(new URL(p.runtime.urls().find((u) => u.startsWith('https:'))!).port);
+    expect(await served(port, { servername: 'a.test' })).toBe(fingerprintOf(oldA.certPem));
+    await p.runtime.apply(buildConfig(config(other), { env: {} }));
+    expect(await served(port, { servername: 'a.test' })).toBe(fingerprintOf(other.certPem));
   });
 });

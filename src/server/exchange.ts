@@ -16,6 +16,7 @@ import type { Pool } from '../pool/pool.ts';
 import type { Upstream } from '../pool/upstream.ts';
 import { Attempt, type AttemptSink } from '../proxy/attempt.ts';
 import { noteRelayed } from '../proxy/relay-gc.ts';
+import { errorBody } from '../proxy/respond.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
 import { displayOrigin } from '../util/origin.ts';
@@ -164,6 +165,7 @@ export class Exchange implements ClientCloseListener, AttemptSink {
     this.done = true;
     // An unread or partly read request body means the connection cannot be reused.
     this.client.sendError(code, this.ctx.isDraining() || code === ErrorCode.BodyTooLarge, this.route.responseHeaders);
+    this.bytes = errorBodyBytes(this.client, code);
     this.complete(STATUS_OF[code], code);
   }
 
@@ -273,6 +275,11 @@ export type RequestSummary = Omit<AccessRecord, 'client' | 'method' | 'path' | '
 function headerOf(raw: readonly string[], name: string): string | null {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]!;
   return null;
+}
+
+/** Body bytes the proxy's own error response for `code` sends `client` (none to a HEAD). */
+export function errorBodyBytes(client: Downstream, code: ErrorCode): number {
+  return client.method === 'HEAD' ? 0 : errorBody(code).length;
 }
 
 /** Writes one access log line for `client`'s request. */

@@ -19,7 +19,7 @@ const END_STREAM = 0x1;
  * ERR_HTTP2_INVALID_CONNECTION_HEADERS on them and the stream would hang. `headers.ts` already
  * drops the hop-by-hop ones; this is the adapter's own guarantee on every path (errors too).
  */
-const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
 
 /** What a stream shares with the other streams of its session (h2-server.ts, one per session). */
 export interface SessionContext {

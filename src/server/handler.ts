@@ -23,8 +23,8 @@ import { backoffMs, isIdempotent, isRetryable } from '../proxy/retry.ts';
 import { isValidTraceparent, newTraceparent, traceIdOf } from '../proxy/trace.ts';
 import type { Downstream } from './downstream.ts';
 import { Reject, checkHost, checkRequestHead, type EdgeLimits, type EdgeRejection } from './edge-checks.ts';
-import { CLIENT_CLOSED_STATUS, Exchange, isFailureStatus, writeAccess, type PipelineContext } from './exchange.ts';
-import { rewritePath, type Route } from './route.ts';
+import { CLIENT_CLOSED_STATUS, Exchange, errorBodyBytes, isFailureStatus, writeAccess, type PipelineContext } from './exchange.ts';
+import { hasDotSegment, rewritePath, type Route } from './route.ts';
 import { hostname, type Router } from './router.ts';
 
 /** The config generation a request resolves once, at its start, and keeps to its end. */
@@ -75,6 +75,8 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
     if (client.upgrade !== null && draining) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.Draining, true, null);
     const route = gen.router.match(hostname(fwd.host ?? undefined), target);
     if (route === undefined) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.NoRoute, draining, null);
+    // A dot segment would let the upstream resolve the request out of the rewritten prefix.
+    if (route.rewriteFrom !== null && hasDotSegment(target)) return reject(ctx, gen, client, startedAt, fwd.host, ErrorCode.BadRequest, draining, route);
     const pool = route.pool;
     const maxBody = gen.maxBodyBytes;
     // The body is not read: close the connection rather than drain an unwanted upload.
@@ -219,14 +221,14 @@ function traceContext(headers: string[], traceparent: string | null, tracestate:
 /** Answers a request the pipeline refuses before any try, and logs it. */
 function reject(ctx: HandlerContext, gen: Generation, client: Downstream, startedAt: number, host: string | null, code: ErrorCode, close: boolean, route: Route | null): void {
   client.sendError(code, close, route?.responseHeaders ?? null);
-  logEarly(ctx, gen, client, startedAt, host, STATUS_OF[code], code, route?.pool ?? null);
+  logEarly(ctx, gen, client, startedAt, host, STATUS_OF[code], code, route?.pool ?? null, errorBodyBytes(client, code));
 }
 
 /** The access log line of a request that ended before an Exchange existed. */
-function logEarly(ctx: HandlerContext, gen: Generation, client: Downstream, startedAt: number, host: string | null, status: number, error: string | null, pool: Pool | null): void {
+function logEarly(ctx: HandlerContext, gen: Generation, client: Downstream, startedAt: number, host: string | null, status: number, error: string | null, pool: Pool | null, bytes = 0): void {
   const log = gen.accessLog;
   if (log === null) return;
-  writeAccess(log, client, { host, status, bytes: 0, durationMs: ctx.clock() - startedAt, pool: pool?.name ?? null, upstream: null, tries: 0, error, traceId: null });
+  writeAccess(log, client, { host, status, bytes, durationMs: ctx.clock() - startedAt, pool: pool?.name ?? null, upstream: null, tries: 0, error, traceId: null });
 }
 
 /**
@@ -278,7 +280,10 @@ function onBug(ctx: HandlerContext, client: Downstream, ex: Exchange | null, err
       ex.settle(a, Outcome.Neutral, ErrorCode.Internal);
     }
     if (client.headSent) client.abort(err instanceof Error ? err : new Error(String(err)));
-    else client.sendError(ErrorCode.Internal, true);
+    else {
+      client.sendError(ErrorCode.Internal, true);
+      if (ex !== null) ex.bytes = errorBodyBytes(client, ErrorCode.Internal);
+    }
     ex?.complete(STATUS_OF[ErrorCode.Internal], ErrorCode.Internal);
   } catch {
     // Nothing sensible is left to do for this request; the process must keep running.

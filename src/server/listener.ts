@@ -9,9 +9,11 @@ import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ListenAddress, ServerLimits } from '../config/types.ts';
-import { ErrorCode } from '../core/errors.ts';
+import { ErrorCode, STATUS_OF } from '../core/errors.ts';
+import type { AccessRecord } from '../observability/access-log.ts';
 import type { Logger } from '../observability/log.ts';
-import { rawErrorResponse } from '../proxy/respond.ts';
+import { clientAddressOf } from '../proxy/headers.ts';
+import { errorBody, rawErrorResponse } from '../proxy/respond.ts';
 import { tlsMetricFamilies, type TlsListenerStatus, type TlsMetricFamily, type TlsMetricsSource } from '../tls/metrics.ts';
 import { CertificateStore } from '../tls/store.ts';
 import { bind, boundPort, boundUrl } from '../util/http-server.ts';
@@ -52,7 +54,7 @@ function afterEarlierResponses(socket: Duplex, then: (own: CurrentResponse | nul
  * request is not to blame (a reset) or an answer to it is already on its way, in which case no
  * second response is ever written.
  */
-function onClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+function onClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex, onRefused: RefusedListener | undefined): void {
   if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
   if (refusing.has(socket)) return;
   // Already refused (its error response is on its way): never a second response.
@@ -65,8 +67,38 @@ function onClientError(err: NodeJS.ErrnoException & { reason?: string }, socket:
     if (code === null) socket.end();
     // The refused request's own response is being streamed: it cannot be followed by an error one.
     else if (own?.headersSent === true) socket.destroy();
-    else socket.end(rawErrorResponse(code));
+    else {
+      socket.end(rawErrorResponse(code));
+      onRefused?.(refusedRecord(socket, code, '-', '-'));
+    }
   });
+}
+
+/** Gets the access log line of a request the listener refused itself (the pipeline never saw it). */
+export type RefusedListener = (record: AccessRecord) => void;
+
+/**
+ * The access log line of a request refused before the pipeline: the parser's 400/414/431/501/505,
+ * a 408, a CONNECT. Method and path are `-` when the parser could not read them, as nginx logs.
+ */
+function refusedRecord(socket: Duplex, code: ErrorCode, method: string, path: string): AccessRecord {
+  return {
+    client: clientAddressOf((socket as { remoteAddress?: string }).remoteAddress),
+    method,
+    host: null,
+    path,
+    version: 11,
+    status: STATUS_OF[code],
+    bytes: errorBody(code).length,
+    durationMs: 0,
+    pool: null,
+    upstream: null,
+    tries: 0,
+    error: code,
+    traceId: null,
+    referer: null,
+    userAgent: null,
+  };
 }
 
 export interface ListenerOptions {
@@ -74,6 +106,8 @@ export interface ListenerOptions {
   readonly limits: ServerLimits;
   readonly handle: (client: Downstream) => void;
   readonly log: Logger;
+  /** Requests refused before the pipeline (parse errors, timeouts, CONNECT), for the access log. */
+  readonly onRefused?: RefusedListener;
 }
 
 export class Listener {
@@ -92,7 +126,7 @@ export class Listener {
   private constructor(opts: ListenerOptions, certificates: CertificateStore | null) {
     this.address = opts.address;
     this.certificates = certificates;
-    this.http1 = createHttp1Server(opts.limits, opts.handle, this.tunnels);
+    this.http1 = createHttp1Server(opts.limits, opts.handle, this.tunnels, opts.onRefused);
     const tlsConfig = opts.address.tls;
     if (certificates === null || tlsConfig === null) {
       this.server = this.http1;
@@ -191,7 +225,7 @@ export function upgradeHandler(handle: (client: Downstream) => void, tunnels: Se
 }
 
 /** The node:http server of a listener, HTTP/1.1 requests and upgrades turned into Downstreams. */
-function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) => void, tunnels: Set<Duplex>) {
+function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) => void, tunnels: Set<Duplex>, onRefused: RefusedListener | undefined) {
   const requestTimeout = limits.requestTimeoutMs;
   const onRequest = (req: IncomingMessage, res: H1Response): void => {
     // Bytes pipelined behind a refused request on the same connection are never served.
@@ -230,11 +264,12 @@ function createHttp1Server(limits: ServerLimits, handle: (client: Downstream) =>
   server.on('upgrade', upgradeHandler(handle, tunnels));
   // Never let a socket error (client reset) become an uncaught exception; answer parse errors
   // with the proxy's own error responses.
-  server.on('clientError', onClientError);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, onRefused));
   // A reverse proxy does not tunnel CONNECT.
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => {});
     socket.end(rawErrorResponse(ErrorCode.MethodNotAllowed));
+    onRefused?.(refusedRecord(socket, ErrorCode.MethodNotAllowed, 'CONNECT', req.url ?? '-'));
   });
   return server;
 }

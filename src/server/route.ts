@@ -42,6 +42,36 @@ export function compileRoute(r: RouteConfig, pool: Pool): Route {
 }
 
 /**
+ * Whether the path part of `target` (origin form; the query is not looked at) has a `.` or `..`
+ * segment, plain or percent-encoded (`%2e`). A rewrite puts the rest of the path under a new
+ * prefix; an upstream that resolves such a segment would take the request out of that prefix
+ * (`/sub/../../admin` → `/v2/../../admin` → `/admin`), so a rewriting route refuses it (nginx
+ * resolves them before matching; browsers and curl never send them). O(path), allocates nothing.
+ */
+export function hasDotSegment(target: string): boolean {
+  const q = target.indexOf('?');
+  const end = q === -1 ? target.length : q;
+  let dots = 0;
+  let other = false;
+  for (let i = 1; i <= end; i++) {
+    const c = i === end ? 47 : target.charCodeAt(i);
+    if (c === 47 /* / */) {
+      if (!other && (dots === 1 || dots === 2)) return true;
+      dots = 0;
+      other = false;
+    } else if (c === 46 /* . */) {
+      dots++;
+    } else if (c === 37 /* % */ && i + 2 < end && target.charCodeAt(i + 1) === 50 /* 2 */ && (target.charCodeAt(i + 2) | 32) === 101 /* e */) {
+      dots++;
+      i += 2;
+    } else {
+      other = true;
+    }
+  }
+  return false;
+}
+
+/**
  * `path` (origin form, query included) with the matched prefix `from` replaced by `to`, as
  * `@fastify/http-proxy`'s rewritePrefix and nginx `proxy_pass …/` do: `/api/users?x=1` with
  * /api → / gives `/users?x=1`. The result always starts with `/` and never with `//`.
