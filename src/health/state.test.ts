@@ -150,15 +150,31 @@ describe('HealthState.recordCheck (active checks)', () => {
     expect(lines.at(-1)?.msg).toBe('upstream readmitted');
   });
 
-  it('lets a failure ejection run its time while checks pass, but ends it on a down → up flip', () => {
+  it('ends a failure ejection after healthyThreshold passing checks since it began; a failed check starts the count again', () => {
+    const { pool, upstreams, check, health, t, lines } = setup();
+    const u = upstreams[0]!;
+    for (let i = 0; i < 3; i++) health.observe(pool, u, Outcome.Failure, t.now, 'upstream-status');
+    expect(u.state).toBe('ejected');
+    expect(u.ejectedByConnect).toBe(false);
+    check(u, pass);
+    expect(u.state).toBe('ejected');
+    check(u, fail500);
+    check(u, pass);
+    expect(u.state).toBe('ejected');
+    expect(pool.members).not.toContain(u);
+    check(u, pass);
+    expect(u.state).toBe('up');
+    expect(u.reason).toBeNull();
+    expect(pool.members).toContain(u);
+    expect(lines.at(-1)?.msg).toBe('upstream readmitted');
+    expect(lines.at(-1)?.obj['reason']).toBe('health check passed 2 times since the ejection');
+  });
+
+  it('ends a failure ejection on a down → up flip', () => {
     const { pool, upstreams, check, health, t } = setup();
     const u = upstreams[0]!;
     for (let i = 0; i < 3; i++) health.observe(pool, u, Outcome.Failure, t.now, 'upstream-status');
     expect(u.state).toBe('ejected');
-    check(u, pass);
-    check(u, pass);
-    expect(u.state).toBe('ejected');
-    // Now the heartbeat says down, then up again: the flip to up ends the ejection.
     for (let i = 0; i < 3; i++) check(u, fail500);
     expect(u.state).toBe('down');
     expect(u.flags & UpstreamFlag.Ejected).toBeTruthy();

@@ -150,10 +150,12 @@ export class HealthState {
 
   /**
    * Records one check result: the threshold machine decides flips to down and back up; a flip
-   * up also ends an ejection ("it comes back … when a heartbeat says it is up"), and any passing
-   * check ends an ejection for refused connects (the upstream accepts connections again).
-   * Ejections for failed responses run their time: a /health that answers 200 says little about
-   * a 503 on real traffic.
+   * up also ends an ejection ("it comes back … when a heartbeat says it is up"). A passing check
+   * ends an ejection for refused connects at once (the upstream accepts connections again); an
+   * ejection for failed responses ends after `healthyThreshold` consecutive passing checks since
+   * it began (so at least one of them started after it, when the threshold is 2 or more), as
+   * Envoy's and HAProxy's active checks bring an outlier back. An upstream whose /health passes
+   * while its real traffic fails is thus ejected again after `consecutiveFailures` more failures.
    */
   recordCheck(pool: Pool, u: Upstream, result: HealthCheckResult, cfg: HealthCheckConfig): void {
     const s = this.scratch;
@@ -202,10 +204,15 @@ export class HealthState {
       return;
     }
     if (result.ok) {
-      if (u.flags & UpstreamFlag.Ejected && u.ejectedByConnect) this.readmit(pool, u, 'health check passed');
+      if (u.flags & UpstreamFlag.Ejected) {
+        u.passesSinceEjection++;
+        if (u.ejectedByConnect) this.readmit(pool, u, 'health check passed');
+        else if (u.passesSinceEjection >= cfg.healthyThreshold) this.readmit(pool, u, `health check passed ${u.passesSinceEjection} times since the ejection`);
+      }
       if (u.flags & UpstreamFlag.DownActive) u.reason = `down: health check passed ${s.streak} of ${cfg.healthyThreshold} times needed`;
       return;
     }
+    u.passesSinceEjection = 0;
     // Still down: keep the reason current (it may still say "waiting for the first health check").
     if (u.flags & UpstreamFlag.DownActive) u.reason = `health check failed ${-s.streak} times: ${describeCheck(result)}`;
   }
@@ -253,6 +260,7 @@ export class HealthState {
       u.flags |= UpstreamFlag.Ejected;
       u.ejectedUntil = nowMs + durationMs;
       u.ejectedByConnect = byConnect;
+      u.passesSinceEjection = 0;
       u.reason = `ejected: ${reason}`;
     }, reason, 'upstream ejected', durationMs);
     this.arm();

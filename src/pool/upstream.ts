@@ -75,6 +75,8 @@ export class Upstream {
   declare ejectedUntil: number;
   /** The ejection was for refused/failed connects: any passing heartbeat ends it. */
   declare ejectedByConnect: boolean;
+  /** Consecutive passing heartbeats since the ejection began (healthyThreshold of them end it). */
+  declare passesSinceEjection: number;
   /** Human-readable reason for the current down/ejected state, or null when selectable. */
   declare reason: string | null;
 
@@ -107,6 +109,7 @@ export class Upstream {
     this.ejections = 0;
     this.ejectedUntil = 0;
     this.ejectedByConnect = false;
+    this.passesSinceEjection = 0;
     this.reason = null;
     this.lastCheck = null;
     this.checkStreak = 0;
