@@ -191,6 +191,11 @@ describe('dashboard in a browser', { timeout: 60_000 }, () => {
       sum += n;
     }
     expect(sum).toBe(20);
+    // The group's reloads (recorded by the primary, not by any worker) reach the event list.
+    cli.child.kill('SIGHUP');
+    await page.waitForFunction(() =>
+      Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll('#events tr')).some((tr) => tr.textContent?.includes('applied') === true),
+    );
     expect(errors).toEqual([]);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);

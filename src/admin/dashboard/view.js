@@ -79,10 +79,14 @@ function drawPool(pool) {
   return card;
 }
 
-/** @param {{ key: string, index: number, doc: ProcessDoc }[]} procs */
-function drawEvents(procs) {
+/**
+ * @param {{ key: string, index: number, doc: ProcessDoc }[]} procs
+ * @param {EventDoc[]} groupEvents the process group's own events (cluster mode): its reloads; its
+ *   health flips are left out, since every worker records them too
+ */
+function drawEvents(procs, groupEvents) {
   /** @type {EventDoc[]} */
-  const events = [];
+  const events = groupEvents.filter((e) => e.type === 'reload');
   for (const p of procs) for (const e of p.doc.events ?? []) events.push(p.index >= 0 ? { ...e, worker: p.index } : e);
   events.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   const box = $('events');
@@ -183,5 +187,5 @@ function draw(doc) {
   drawWorkers(doc);
   const procs = processesOf(doc);
   $('pools').replaceChildren(...mergePools(procs).map(drawPool));
-  drawEvents(procs);
+  drawEvents(procs, doc.mode === 'cluster' ? (doc.events ?? []) : []);
 }
