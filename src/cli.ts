@@ -7,7 +7,7 @@ export const HELP = `fairway: a fast HTTP reverse proxy and load balancer
 
 Usage:
   fairway [--config FILE] [--listen ADDR] [--admin ADDR]
-  fairway --listen ADDR --upstream URL [--upstream URL ...] [--balancer NAME] [--hash-key KEY] [--admin ADDR]
+  fairway --listen ADDR --upstream URL [--upstream URL ...] [--balancer NAME] [--hash-key KEY] [--access-log PATH] [--admin ADDR]
   fairway check --config FILE
   fairway --help | --version
 
@@ -34,7 +34,8 @@ Options:
                          (sidecar form; needs --balancer consistent-hash)
       --access-log PATH  sidecar form: one JSON line per request to PATH (stdout, stderr or a file;
                          default $FAIRWAY_ACCESS_LOG, else off)
-  -a, --admin ADDR       serve /healthz /readyz /metrics /status /reload on ADDR, e.g. 127.0.0.1:9901
+  -a, --admin ADDR       serve the dashboard (/) and /healthz /readyz /metrics /status /reload on ADDR,
+                         e.g. 127.0.0.1:9901
                          (sidecar form: bearer token from $FAIRWAY_ADMIN_TOKEN; required off loopback)
   -h, --help             show this help
   -v, --version          print the version
