@@ -127,7 +127,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     throw new CliError('--upstream needs --listen (e.g. --listen 127.0.0.1:8080)');
   }
   if (configFile !== null && upstreams.length > 0) {
-    throw new CliError('--upstream and --balancer build a config without a file; they cannot be combined with a config file');
+    throw new CliError('--upstream builds a config without a file; it cannot be combined with a config file (list upstreams under pools in the file)');
   }
   if (configFile !== null && opts.balancer !== null) {
     throw new CliError('--balancer applies to the flags-only form; set pools.<name>.balancer in the config file');
