@@ -1,9 +1,10 @@
 // Fairway inside a fastify application: the app serves its own routes and hands everything under
-// /api (WebSocket upgrades included) to createProxy(), which balances it over the upstreams with
-// health checks and retries. The proxy's /status is one of the app's routes.
+// /api, and every WebSocket upgrade (whatever its path), to createProxy(), which balances it over
+// the upstreams with health checks and retries. The proxy's /status is one of the app's routes.
 //
 //   in a clone of the repository:  npm run example:fastify
-//   elsewhere:  npm install fairway fastify && node fastify.mjs     (PORT moves the port)
+//   elsewhere:  npm install /path/to/fairway-0.1.0.tgz fastify && node fastify.mjs   (the tarball from
+//               `npm pack` in a clone; PORT moves the port)
 import http from 'node:http';
 import Fastify from 'fastify';
 import { createProxy } from 'fairway';

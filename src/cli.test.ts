@@ -22,7 +22,7 @@ describe('parseCli', () => {
     expect(() => parseCli(['--nope'], {})).toThrow(CliError);
     expect(() => parseCli(['serve'], {})).toThrow(/unknown command/);
     expect(() => parseCli(['-u', 'http://a:1'], {})).toThrow(/--listen/);
-    expect(() => parseCli(['-c', 'f.yaml', '-u', 'http://a:1', '-l', ':1'], {})).toThrow(/cannot be combined/);
+    expect(() => parseCli(['-c', 'f.yaml', '-u', 'http://a:1', '-l', ':1'], {})).toThrow(/^--upstream builds a config without a file; it cannot be combined/);
   });
 });
 

@@ -7,7 +7,7 @@ export const HELP = `fairway: a fast HTTP reverse proxy and load balancer
 
 Usage:
   fairway [--config FILE] [--listen ADDR] [--admin ADDR]
-  fairway --listen ADDR --upstream URL [--upstream URL ...] [--balancer NAME] [--hash-key KEY] [--admin ADDR]
+  fairway --listen ADDR --upstream URL [--upstream URL ...] [--balancer NAME] [--hash-key KEY] [--access-log PATH] [--admin ADDR]
   fairway check --config FILE
   fairway --help | --version
 
@@ -34,7 +34,8 @@ Options:
                          (sidecar form; needs --balancer consistent-hash)
       --access-log PATH  sidecar form: one JSON line per request to PATH (stdout, stderr or a file;
                          default $FAIRWAY_ACCESS_LOG, else off)
-  -a, --admin ADDR       serve /healthz /readyz /metrics /status /reload on ADDR, e.g. 127.0.0.1:9901
+  -a, --admin ADDR       serve the dashboard (/) and /healthz /readyz /metrics /status /reload on ADDR,
+                         e.g. 127.0.0.1:9901
                          (sidecar form: bearer token from $FAIRWAY_ADMIN_TOKEN; required off loopback)
   -h, --help             show this help
   -v, --version          print the version
@@ -126,7 +127,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     throw new CliError('--upstream needs --listen (e.g. --listen 127.0.0.1:8080)');
   }
   if (configFile !== null && upstreams.length > 0) {
-    throw new CliError('--upstream and --balancer build a config without a file; they cannot be combined with a config file');
+    throw new CliError('--upstream builds a config without a file; it cannot be combined with a config file (list upstreams under pools in the file)');
   }
   if (configFile !== null && opts.balancer !== null) {
     throw new CliError('--balancer applies to the flags-only form; set pools.<name>.balancer in the config file');

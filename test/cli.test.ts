@@ -1,10 +1,10 @@
 // The CLI as a user runs it: help, version, check, the sidecar form, config errors, startup lines.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { listeningUrl, runCli, startCli } from './helpers/cli.ts';
+import { listeningUrl, ROOT, runCli, startCli } from './helpers/cli.ts';
 import { waitFor } from './helpers/wait.ts';
 import { fetchText } from './helpers/http.ts';
 import { startUpstream } from './helpers/upstream.ts';
@@ -27,6 +27,19 @@ describe('fairway CLI', () => {
     expect(r.stdout).toContain('Usage:');
     expect(r.stdout).toContain('--upstream');
     expect(r.stdout).toContain('fairway check --config FILE');
+  });
+
+  it("--help shows the README's usage lines and every flag of its command-line table", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Command line'), readme.indexOf('## Configuration'));
+    const synopsis = /```\n([^`]+)```/.exec(section)?.[1]?.trim().split('\n') ?? [];
+    const flags = [...section.matchAll(/^\| `(-[^`]+)` \|/gm)].map((m) => m[1]!);
+    expect(synopsis.length).toBeGreaterThan(3);
+    expect(flags.length).toBeGreaterThan(6);
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const line of synopsis) expect(r.stdout).toContain(`  ${line}\n`);
+    for (const flag of flags) expect(r.stdout).toContain(flag);
   });
 
   it('--version prints the version', async () => {

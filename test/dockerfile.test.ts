@@ -285,6 +285,7 @@ describe('Dockerfile', () => {
     for (const f of context) expect(f).toMatch(/^(package\.json|package-lock\.json|bin\/|src\/|config\/fairway\.schema\.json$)/);
     expect(context.has('src/main.ts')).toBe(true);
     expect(context.has('config/fairway.schema.json')).toBe(true);
+    expect([...context].filter((f) => f.split('/').includes('testdata'))).toEqual([]);
   });
 });
 
@@ -312,6 +313,9 @@ describe('the image, replayed from the Dockerfile', () => {
     const sources = readdirSync(join(app, 'src'), { recursive: true }).map(String);
     expect(sources).toContain('main.ts');
     expect(sources.filter((f) => /\.(test|testing|case)\.ts$/.test(f))).toEqual([]);
+    // Files only: the replay copies every directory (Docker would leave an excluded one out).
+    const fixtures = sources.filter((f) => f.split('/').includes('testdata') && !lstatSync(join(app, 'src', f)).isDirectory());
+    expect(fixtures).toEqual([]);
     expect(existsSync(join(app, 'config/fairway.schema.json'))).toBe(true);
   });
 

@@ -132,7 +132,7 @@ export interface BenchOptions {
 
 export const USAGE = `npm run bench [-- FLAGS]
 
-  --quick           ≈1 minute: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
+  --quick           ≈3 minutes: one workload (13 B × 50), 1 repeat, short runs, pick-alloc only
   --smoke           ≈15 s, for CI: direct vs Fairway round-robin + the killed-upstream scenario;
                     exits 1 if the harness breaks or Fairway answers anything but 2xx with healthy upstreams
   --only LIST       comma-separated (or repeated): micro | tls | e2e | peers | scenarios | conn-scale | accesslog,
