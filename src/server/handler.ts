@@ -17,6 +17,7 @@ import type { AccessLog } from '../observability/access-log.ts';
 import type { Pool } from '../pool/pool.ts';
 import { Verdict } from '../proxy/attempt.ts';
 import { applyRules, forwardRequestHeaders, forwardResponseHeaders, type CompiledRules } from '../proxy/headers.ts';
+import { noteRelayedStream } from '../proxy/relay-gc.ts';
 import { collectBody, limitBody } from '../proxy/replay-buffer.ts';
 import { ALLOWED_METHODS } from '../proxy/respond.ts';
 import { backoffMs, isIdempotent, isRetryable } from '../proxy/retry.ts';
@@ -109,6 +110,7 @@ export async function serve(ctx: HandlerContext, client: Downstream): Promise<vo
       if (body === null) {
         // Without Content-Length the size limit is enforced while the body streams.
         body = maxBody > 0 && fwd.contentLength < 0 ? limitBody(client.body, maxBody) : client.body;
+        noteRelayedStream(body);
         replayable = false;
       }
     }
