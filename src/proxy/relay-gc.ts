@@ -1,5 +1,5 @@
-// Keeps memory flat while large bodies are relayed, responses and streamed request bodies alike. Each upstream socket read brings a new
-// ~64 KiB buffer outside the JS heap; relaying makes almost no JS garbage, so young-generation
+// Keeps memory flat while large bodies are relayed, responses and streamed request bodies alike.
+// Each socket read brings a new ~64 KiB buffer outside the JS heap; relaying makes almost no JS garbage, so young-generation
 // collections hardly run and dead chunks pile up until V8's external-memory limit (~64 MiB)
 // forces a full collection. A minor collection every RELAY_GC_STEP bytes relayed frees them in
 // step (measured in docs/edge.md §7: 200 MiB fast reader +70 MiB RSS → +22 MiB; 50 × 20 MiB
