@@ -1,9 +1,10 @@
 // Keeps memory flat while large bodies are relayed, responses and streamed request bodies alike.
-// Each socket read brings a new ~64 KiB buffer outside the JS heap; relaying makes almost no JS garbage, so young-generation
-// collections hardly run and dead chunks pile up until V8's external-memory limit (~64 MiB)
-// forces a full collection. A minor collection every RELAY_GC_STEP bytes relayed frees them in
-// step (measured in docs/edge.md §7: 200 MiB fast reader +70 MiB RSS → +22 MiB; 50 × 20 MiB
-// +68–96 MiB → +28–36 MiB). Nothing here runs on a request that relays less than the step.
+// Each socket read brings a new ~64 KiB buffer outside the JS heap; relaying makes almost no JS
+// garbage, so young-generation collections hardly run and dead chunks pile up until V8's
+// external-memory limit (~64 MiB) forces a full collection. A minor collection every
+// RELAY_GC_STEP bytes relayed frees them in step (measured in docs/edge.md §7: 200 MiB fast reader
+// +70 MiB RSS → +22 MiB; 50 × 20 MiB +68–96 MiB → +28–36 MiB; a 200 MiB upload +67–79 MiB →
+// +14–17 MiB). Nothing here runs on a request that relays less than the step.
 
 import type { Readable } from 'node:stream';
 import v8 from 'node:v8';
